@@ -1,0 +1,43 @@
+# quorum.mongodb: two commands for people (make demo, make test); the rest serves them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := $(VENV)/collections/ansible_collections/quorum/mongodb
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: venv demo test unit emulator-test playbook-test lint sanity bench clean
+
+venv: $(STAMP) $(COLLECTION_LINK)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+demo: venv
+	$(BIN)/python -m tests.demo
+
+test: venv
+	$(BIN)/pytest -q tests
+	$(MAKE) --no-print-directory lint sanity
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	$(BIN)/python tests/sanity/run_sanity.py
+
+bench: venv
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis
