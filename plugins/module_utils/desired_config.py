@@ -11,9 +11,10 @@ mongodb_build_indexes, mongodb_tags, mongodb_member_id.
 Voting policy when more than 7 members would vote (mongod allows 7 voters):
   1. members pinned as voters keep their vote: arbiters, mongodb_votes: 1 set
      explicitly, or mongodb_priority > 0 set explicitly;
-  2. the remaining votes, up to 7 in all, go round-robin across datacenters, the
-     datacenter holding the highest priority first, then larger datacenters, then
-     by name; inside a datacenter by priority (highest first), then inventory order;
+  2. the remaining votes, up to 7 in all, go one at a time to the datacenter that has
+     the fewest votes so far (pinned ones included); ties go to the datacenter holding
+     the highest priority, then the larger one, then by name; inside a datacenter the
+     vote goes by priority (highest first), then inventory order;
   3. every other member gets votes: 0 and priority: 0.
 More than 7 pinned voters is an error. The result does not depend on dict ordering.
 """
@@ -139,8 +140,8 @@ def _choose_voters(specs):
     pinned = [s for s in candidates if s.pinned_voter]
     if len(pinned) > MAX_VOTING_MEMBERS:
         raise DesiredConfigError("%d members are pinned as voters (arbiters, mongodb_votes: 1 or mongodb_priority > 0): "
-                                 "%s; at most %d members can vote" % (len(pinned), ", ".join(s.who for s in pinned),
-                                                                       MAX_VOTING_MEMBERS))
+                                 "%s; at most %d members can vote"
+                                 % (len(pinned), ", ".join(s.who for s in pinned), MAX_VOTING_MEMBERS))
     chosen = set(s.index for s in pinned)
     by_dc = {}
     for spec in candidates:
@@ -149,10 +150,14 @@ def _choose_voters(specs):
     for queue in by_dc.values():
         queue.sort(key=lambda s: (-s.priority, s.index))
     order = sorted(by_dc, key=lambda dc: (-max(s.priority for s in by_dc[dc]), -len(by_dc[dc]), dc))
-    while len(chosen) < MAX_VOTING_MEMBERS and any(by_dc[dc] for dc in order):
-        for dc in order:
-            if by_dc[dc] and len(chosen) < MAX_VOTING_MEMBERS:
-                chosen.add(by_dc[dc].pop(0).index)
+    rank = dict((dc, i) for i, dc in enumerate(order))
+    votes = dict((dc, 0) for dc in order)
+    for spec in pinned:
+        votes[str(spec.datacenter)] = votes.get(str(spec.datacenter), 0) + 1
+    while len(chosen) < MAX_VOTING_MEMBERS and any(by_dc.values()):
+        dc = min((dc for dc in order if by_dc[dc]), key=lambda d: (votes[d], rank[d]))
+        chosen.add(by_dc[dc].pop(0).index)
+        votes[dc] += 1
     return chosen
 
 

@@ -112,7 +112,10 @@ _SETTINGS = {
         "heartbeatIntervalMillis": {"type": "integer", "minimum": 1, "title": "Heartbeat interval (ms)", "examples": [2000]},
         "heartbeatTimeoutSecs": {"type": "integer", "minimum": 1, "title": "Heartbeat timeout (s)", "examples": [10]},
         "electionTimeoutMillis": {"type": "integer", "minimum": 1, "title": "Election timeout (ms)", "examples": [10000]},
-        "catchUpTimeoutMillis": {"type": "integer", "minimum": -1, "title": "Catch-up timeout (ms)", "description": "-1 waits forever, 0 disables catch-up.", "examples": [-1]},
+        "catchUpTimeoutMillis": {
+            "type": "integer", "minimum": -1, "title": "Catch-up timeout (ms)",
+            "description": "-1 waits forever, 0 disables catch-up.", "examples": [-1],
+        },
         "catchUpTakeoverDelayMillis": {"type": "integer", "minimum": -1, "title": "Catch-up takeover delay (ms)", "examples": [30000]},
         "getLastErrorModes": {
             "title": "Write concern modes",
@@ -156,15 +159,30 @@ REPLSET_CONFIG_SCHEMA = {
     "required": ["_id", "version", "members"],
     "additionalProperties": False,
     "properties": {
-        "_id": {"title": "Replica set name", "description": "Equal to --replSet / replication.replSetName.", "type": "string", "minLength": 1, "examples": ["rs0"]},
-        "version": {"title": "Config version", "description": "Increases with every reconfig; 1 at initiate.", "type": "integer", "minimum": 1, "maximum": 2147483647},
-        "term": {"title": "Config term", "description": "Term of the primary that wrote this config; -1 after a forced reconfig.", "type": "integer", "minimum": -1, "maximum": 2147483647},
+        "_id": {
+            "title": "Replica set name", "description": "Equal to --replSet / replication.replSetName.",
+            "type": "string", "minLength": 1, "examples": ["rs0"],
+        },
+        "version": {
+            "title": "Config version", "description": "Increases with every reconfig; 1 at initiate.",
+            "type": "integer", "minimum": 1, "maximum": 2147483647,
+        },
+        "term": {
+            "title": "Config term", "description": "Term of the primary that wrote this config; -1 after a forced reconfig.",
+            "type": "integer", "minimum": -1, "maximum": 2147483647,
+        },
         "protocolVersion": {"title": "Protocol version", "description": "Only 1 is supported.", "type": "number", "minimum": 1, "exclusiveMaximum": 2},
         "writeConcernMajorityJournalDefault": dict(_SAFE_BOOL, title="w:majority implies j:true"),
         "configsvr": {"title": "Config server replica set", "type": "boolean"},
-        "members": {"title": "Members", "description": "1 to 50 members, at most 7 of them voting.", "type": "array", "minItems": 1, "maxItems": 50, "items": {"$ref": "#/$defs/member"}},
+        "members": {
+            "title": "Members", "description": "1 to 50 members, at most 7 of them voting.",
+            "type": "array", "minItems": 1, "maxItems": 50, "items": {"$ref": "#/$defs/member"},
+        },
         "settings": {"$ref": "#/$defs/settings"},
-        "repaired": {"title": "Repaired (refused)", "description": "Set by --repair on a member; such a config is refused.", "type": "boolean"},
+        "repaired": {
+            "title": "Repaired (refused)", "description": "Set by --repair on a member; such a config is refused.",
+            "type": "boolean",
+        },
         "recipientConfig": {"title": "Shard split recipient config (internal)", "description": "Ignored by mongod."},
     },
     "$defs": {"member": _MEMBER, "settings": _SETTINGS},

@@ -603,7 +603,7 @@ def _voting_ids_after_reconfig(old, new):
     """Voters of `new` as mongod counts them after it has marked new voters newlyAdded."""
     voters = set()
     for m in new.members:
-        if not m.is_voter:
+        if not m.is_voter or m.id is None:
             continue
         before = old.member_by_id(m.id)
         if not m.arbiter and (before is None or before.newly_added):
@@ -613,7 +613,7 @@ def _voting_ids_after_reconfig(old, new):
 
 
 def _check_single_voter_change(old, new, found):
-    before = set(m.id for m in old.voters)
+    before = set(m.id for m in old.voters if m.id is not None)
     after = _voting_ids_after_reconfig(old, new)
     changed = sorted(before.symmetric_difference(after))
     if len(changed) > 1:

@@ -22,7 +22,7 @@ description:
     voting majority, an electable member and each write-concern mode.
   - Needs no server. Check mode runs the same validation.
 author:
-  - quorum.mongodb developers
+  - quorum.mongodb developers (!UNKNOWN)
 requirements:
   - jsonschema >= 4.18 (on the host that runs the module)
 options:
@@ -144,7 +144,8 @@ except ImportError:
     HAS_YAML = False
 
 try:
-    import jsonschema  # noqa: F401  (used by module_utils.validation)
+    # Only probes that jsonschema is there: module_utils.validation imports it where it uses it.
+    import jsonschema  # noqa: F401  pylint: disable=unused-import
     HAS_JSONSCHEMA = True
 except ImportError:
     HAS_JSONSCHEMA = False
