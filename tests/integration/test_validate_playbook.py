@@ -1,0 +1,71 @@
+"""playbooks/validate.yml, the pull-request gate, on the example inventories and broken copies."""
+import os
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+EXAMPLES = {"two_dc_ny_fr": "myapp", "three_dc": "orders", "dr_passive": "billing"}
+
+
+@pytest.mark.playbook
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_inventories_pass(playbook, name):
+    result = playbook("playbooks/validate.yml", os.path.join(ROOT, "inventories", "examples", name))
+    assert result.returncode == 0, result.stdout
+    assert "Fault domains of %s (by dc)" % EXAMPLES[name] in result.stdout
+    assert "failed=0" in result.stdout
+
+
+def broken_copy(tmp_path, change):
+    with open(os.path.join(ROOT, "inventories", "examples", "three_dc", "hosts.yml")) as handle:
+        inventory = yaml.safe_load(handle)
+    change(inventory["all"]["children"]["rs_orders"])
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+@pytest.mark.playbook
+def test_a_broken_inventory_fails_naming_the_member_and_the_rule(playbook, tmp_path):
+    def hide_a_priority_member(group):
+        group["hosts"]["db2.dc2.example"]["mongodb_hidden"] = True  # hidden but priority 2
+
+    result = playbook("playbooks/validate.yml", broken_copy(tmp_path, hide_a_priority_member))
+    assert result.returncode != 0
+    assert "the replica set config is refused" in result.stdout
+    assert re.search(r"db2\.dc2\.example:27017 \(/members/\d/priority\): \[member\.priority_hidden, BadValue\] "
+                     r"a hidden member must have priority 0", result.stdout), result.stdout
+    assert "failed=1" in result.stdout
+
+
+@pytest.mark.playbook
+def test_too_many_voters_pinned_is_refused_before_validation(playbook, tmp_path):
+    def pin_votes(group):
+        for i in range(4):
+            group["hosts"]["extra%d.dc3.example" % i] = {"mongodb_datacenter": "dc3", "mongodb_votes": 1}
+
+    result = playbook("playbooks/validate.yml", broken_copy(tmp_path, pin_votes))
+    assert result.returncode != 0
+    assert "rs_desired_config: 8 members are pinned as voters" in result.stdout
+
+
+@pytest.mark.playbook
+def test_warnings_can_fail_the_gate(playbook):
+    inventory = os.path.join(ROOT, "inventories", "examples", "dr_passive")
+    result = playbook("playbooks/validate.yml", inventory, "-e", "mongodb_fail_on_warnings=true")
+    assert result.returncode != 0
+    assert "warning: /members: [analysis.primary_domain_spof]" in result.stdout
+
+
+@pytest.mark.playbook
+def test_rs_validate_module_cases(playbook, tmp_path):
+    (tmp_path / "bad.yml").write_text("_id: rs0\nmembers: [ {_id: 0, host: a\n")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "typo.json").write_text('{"_id": "rs0", "version": 1, "members": [{"_id": 0, "host": "a:1", "priorty": 2}]}')
+    (tmp_path / "good.yml").write_text("_id: rs0\nversion: 1\nmembers:\n  - {_id: 0, host: 'a:1'}\n")
+    result = playbook("tests/integration/files/rs_validate_cases.yml", "localhost,", "-e", "case_dir=%s" % tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "ok=" in result.stdout and "failed=0" in result.stdout
