@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
+from functools import cached_property
 
 DEFAULT_PORT = 27017
 MAX_MEMBERS = 50
@@ -136,57 +137,58 @@ def as_dict(value):
 
 
 class Member:
-    """Read-only view of one members[] entry with mongod's defaults and derived values."""
+    """Read-only view of one members[] entry with mongod's defaults and derived values
+    (each computed once: the document must not change while the view is in use)."""
 
     def __init__(self, index, doc):
         self.index = index
         self.doc = doc if isinstance(doc, dict) else {}
         self.pointer = "/members/%d" % index
 
-    @property
+    @cached_property
     def id(self):
         return truncate(self.doc.get("_id"), None)
 
-    @property
+    @cached_property
     def host(self):
         value = self.doc.get("host")
         return value if isinstance(value, str) else None
 
-    @property
+    @cached_property
     def normalized_host(self):
         return normalize_host(self.host) if self.host is not None else None
 
-    @property
+    @cached_property
     def label(self):
         """How people name this member in messages."""
         return self.normalized_host or self.host or "members[%d]" % self.index
 
-    @property
+    @cached_property
     def arbiter(self):
         return safe_bool(self.doc.get("arbiterOnly"), False)
 
-    @property
+    @cached_property
     def hidden(self):
         return safe_bool(self.doc.get("hidden"), False)
 
-    @property
+    @cached_property
     def build_indexes(self):
         return safe_bool(self.doc.get("buildIndexes"), True)
 
-    @property
+    @cached_property
     def newly_added(self):
         return self.doc.get("newlyAdded") is True
 
-    @property
+    @cached_property
     def delay(self):
         value = self.doc.get("secondaryDelaySecs", self.doc.get("slaveDelay"))
         return truncate(value, 0)
 
-    @property
+    @cached_property
     def base_votes(self):
         return truncate(self.doc.get("votes"), 1)
 
-    @property
+    @cached_property
     def base_priority(self):
         value = self.doc.get("priority")
         priority = float(value) if is_number(value) else 1.0
@@ -194,25 +196,25 @@ class Member:
             return 0.0  # mongod silently turns an arbiter's default priority into 0
         return priority
 
-    @property
+    @cached_property
     def votes(self):
         """getNumVotes(): a newlyAdded member does not vote yet."""
         return 0 if self.newly_added else self.base_votes
 
-    @property
+    @cached_property
     def priority(self):
         """getPriority(): a newlyAdded member cannot be elected yet."""
         return 0.0 if self.newly_added else self.base_priority
 
-    @property
+    @cached_property
     def is_voter(self):
         return self.votes > 0
 
-    @property
+    @cached_property
     def is_electable(self):
         return not self.arbiter and self.priority > 0
 
-    @property
+    @cached_property
     def tags(self):
         tags = self.doc.get("tags")
         if not isinstance(tags, dict):
@@ -227,59 +229,70 @@ class ReplSetConfig:
         self.doc = doc if isinstance(doc, dict) else {}
         self.members = [Member(i, m) for i, m in enumerate(as_list(self.doc.get("members")))]
 
-    @property
+    @cached_property
     def name(self):
         value = self.doc.get("_id")
         return value if isinstance(value, str) else None
 
-    @property
+    @cached_property
     def version(self):
         value = self.doc.get("version")
         return int(value) if is_number(value) and float(value).is_integer() else None
 
-    @property
+    @cached_property
     def term(self):
         value = self.doc.get("term", -1)
         return int(value) if is_number(value) and float(value).is_integer() else -1
 
-    @property
+    @cached_property
     def settings(self):
         return as_dict(self.doc.get("settings"))
 
-    @property
+    @cached_property
     def write_concern_modes(self):
         return as_dict(self.settings.get("getLastErrorModes"))
 
-    @property
+    @cached_property
     def configsvr(self):
         return self.doc.get("configsvr") is True
 
-    @property
+    @cached_property
     def voters(self):
         return [m for m in self.members if m.is_voter]
 
-    @property
+    @cached_property
     def majority_vote_count(self):
         return len(self.voters) // 2 + 1
 
-    @property
+    @cached_property
     def write_majority_count(self):
         """min(majority, data-bearing voters), as mongod computes writeMajorityCount."""
         writable = len([m for m in self.voters if not m.arbiter])
         return min(self.majority_vote_count, writable)
 
-    def member_by_id(self, member_id):
+    @cached_property
+    def _by_id(self):
+        index = {}
         for member in self.members:
-            if member.id == member_id:
-                return member
-        return None
+            index.setdefault(member.id, member)
+        return index
+
+    @cached_property
+    def _by_host(self):
+        index = {}
+        for member in self.members:
+            if member.normalized_host is not None:
+                index.setdefault(member.normalized_host, member)
+        return index
+
+    def member_by_id(self, member_id):
+        """The first member with this _id, or None."""
+        return self._by_id.get(member_id) if member_id is not None else None
 
     def member_by_host(self, host):
-        wanted = normalize_host(host)
-        for member in self.members:
-            if wanted is not None and member.normalized_host == wanted:
-                return member
-        return None
+        """The first member whose host is `host` (ports normalised), or None."""
+        wanted = normalize_host(host) if host is not None else None
+        return self._by_host.get(wanted) if wanted is not None else None
 
 
 def replica_set_id_hex(value):

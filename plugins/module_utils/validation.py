@@ -40,6 +40,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     truncate,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_schema import REPLSET_CONFIG_SCHEMA
+from ansible_collections.quorum.mongodb.plugins.module_utils.schema_check import compile_schema
 
 # rule id -> (mongod error code or codeName, what the rule says)
 RULES = {
@@ -208,11 +209,28 @@ def validate_config(config, current=None, target_version="8.0", force=False, ini
 
 # -- structural pass -------------------------------------------------------------------
 
+def _inline_refs(node, defs):
+    """The schema with every local "#/$defs/x" reference replaced by its target.
+
+    Same meaning, but jsonschema no longer resolves a reference per member, which makes
+    validating a 50-member document several times faster.
+    """
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref[len("#/$defs/"):]], defs)
+        return dict((k, _inline_refs(v, defs)) for k, v in node.items() if k != "$defs")
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
 @functools.lru_cache(maxsize=1)
 def _schema_validator():
     import jsonschema  # imported here: module_utils must load without it (see rs_validate)
 
-    return jsonschema.Draft202012Validator(REPLSET_CONFIG_SCHEMA)
+    schema = _inline_refs(REPLSET_CONFIG_SCHEMA, REPLSET_CONFIG_SCHEMA["$defs"])
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _pointer(parts):
@@ -229,7 +247,14 @@ def _member_label(doc, parts):
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _schema_is_valid():
+    return compile_schema(REPLSET_CONFIG_SCHEMA)
+
+
 def _check_structure(doc, found):
+    if _schema_is_valid()(doc):
+        return  # the common case; jsonschema only explains failures
     for err in sorted(_schema_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
         parts = list(err.absolute_path)
         member = _member_label(doc, parts)

@@ -125,3 +125,40 @@ def test_generated_topologies_are_valid_and_round_trip(parts, version):
     assert newer["version"] == 2
     assert [m["_id"] for m in newer["members"]] == [m["_id"] for m in config["members"]]
     assert validate_config(newer, current=config, target_version=version).valid
+
+
+# -- the fast schema check agrees with jsonschema -----------------------------------------
+
+def generated_config(parts):
+    data, hidden, arbiters = parts
+    for hostvars in data:
+        hostvars.pop("mongodb_priority", None)
+    return build_desired_config(as_inventory(data + hidden + arbiters), "rs0", write_concern_modes="auto")
+
+
+edge_numbers = st.sampled_from([0, 1, -1, 0.5, 1.0, 1.9, 2, 255, 256, 1000, 1000.5, 2 ** 31, -0.5, 31622400, 31622401])
+
+
+def with_edge_values(config, data):
+    """Put boundary numbers into random number fields of a valid config."""
+    member = data.draw(st.sampled_from(config["members"]))
+    field = data.draw(st.sampled_from(["_id", "votes", "priority", "secondaryDelaySecs"]))
+    member[field] = data.draw(edge_numbers)
+    if data.draw(st.booleans()):
+        config[data.draw(st.sampled_from(["version", "term", "protocolVersion"]))] = data.draw(edge_numbers)
+    return config
+
+
+@SETTINGS
+@given(st.one_of(near_config, json_values, topology().map(generated_config)), st.data())
+def test_fast_schema_check_agrees_with_jsonschema(document, data):
+    if isinstance(document, dict) and isinstance(document.get("members"), list) and document["members"] \
+            and all(isinstance(m, dict) for m in document["members"]) and data.draw(st.booleans()):
+        document = with_edge_values(document, data)
+    import jsonschema
+
+    from ansible_collections.quorum.mongodb.plugins.module_utils.replset_schema import SCHEMAS
+    from ansible_collections.quorum.mongodb.plugins.module_utils.schema_check import compile_schema
+
+    for schema in SCHEMAS.values():
+        assert compile_schema(schema)(document) == jsonschema.Draft202012Validator(schema).is_valid(document)
