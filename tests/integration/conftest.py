@@ -2,10 +2,14 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))  # emuharness: start/stop mongoemu by pid
+
+from emuharness import STARTED_PIDS, Emu, pick_address, pid_alive, stop_pid  # noqa: E402
 
 
 def ansible_env():
@@ -29,3 +33,32 @@ def playbook():
         return subprocess.run(command, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
     return run
+
+
+@pytest.fixture(scope="module")
+def single_member_set(tmp_path_factory):
+    """A one-member replica set rs0 on mongoemu (tag dc: a), initiated and primary; stopped by pid."""
+    host, port = pick_address()
+    emu = Emu(root=tmp_path_factory.mktemp("rs0"), host=host, port=port, extra_args=["--replSet", "rs0"])
+    emu.start()
+    try:
+        client = emu.client()
+        client.admin.command("replSetInitiate", {"_id": "rs0", "version": 1, "members": [
+            {"_id": 0, "host": emu.address, "tags": {"dc": "a"}}]})
+        deadline = time.monotonic() + 30
+        while not client.admin.command("hello").get("isWritablePrimary"):
+            assert time.monotonic() < deadline, "the single member never became primary"
+            time.sleep(0.1)
+        client.rs0test.items.insert_one({"x": 1})
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_leftover_members():
+    """Safety net: whatever a test started and did not stop is stopped here, by pid."""
+    yield
+    for pid in list(STARTED_PIDS):
+        stop_pid(pid)
+    assert not [p for p in STARTED_PIDS if pid_alive(p)], "mongoemu processes left running"

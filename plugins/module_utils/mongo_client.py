@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The connection layer: the only module_utils file that imports pymongo.
+
+Every module takes the same options (doc fragment quorum.mongodb.connection): a seed
+list of any members, the set name, credentials, TLS and timeouts. The client discovers
+the primary itself; `direct` talks to one named member where an operation needs that.
+Failures become ConnectionProblem with a message that says which hosts, what happened
+and what to do; waits are bounded and name what they waited for and what they saw last.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from dataclasses import dataclass
+
+try:
+    import pymongo
+    from pymongo import MongoClient
+    from pymongo import errors as pymongo_errors
+    PYMONGO_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the module with missing_required_lib
+    PYMONGO_IMPORT_ERROR = exc
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
+
+# codes of errors worth a retry: the primary moved or the connection dropped
+_RETRYABLE_CODES = frozenset((91, 189, 10107, 11600, 11602, 13435, 13436))
+
+
+def connection_argument_spec():
+    """The options every module accepts (see the doc fragment quorum.mongodb.connection)."""
+    return dict(
+        hosts=dict(type="list", elements="str", default=["localhost:27017"]),
+        replica_set=dict(type="str"),
+        login_user=dict(type="str"),
+        login_password=dict(type="str", no_log=True),
+        login_database=dict(type="str", default="admin"),
+        auth_mechanism=dict(type="str", choices=["SCRAM-SHA-1", "SCRAM-SHA-256"]),
+        tls=dict(type="bool", default=False),
+        tls_ca_file=dict(type="path"),
+        tls_certificate_key_file=dict(type="path"),
+        tls_allow_invalid_hostnames=dict(type="bool", default=False),
+        connect_timeout=dict(type="float", default=10.0),
+        server_selection_timeout=dict(type="float", default=30.0),
+    )
+
+
+class ConnectionProblem(Exception):
+    """Connecting or talking to the set failed; the message is meant for people."""
+
+
+class WaitTimeout(ConnectionProblem):
+    """A bounded wait ran out; the message names what was awaited and what was seen last."""
+
+
+@dataclass
+class ConnectionOptions:
+    hosts: list
+    replica_set: object = None
+    login_user: object = None
+    login_password: object = None
+    login_database: str = "admin"
+    auth_mechanism: object = None
+    tls: bool = False
+    tls_ca_file: object = None
+    tls_certificate_key_file: object = None
+    tls_allow_invalid_hostnames: bool = False
+    connect_timeout: float = 10.0
+    server_selection_timeout: float = 30.0
+
+    @classmethod
+    def from_params(cls, params):
+        names = connection_argument_spec()
+        return cls(**dict((k, params[k]) for k in names if k in params))
+
+    @property
+    def seeds(self):
+        return [normalize_host(h) or h for h in self.hosts]
+
+    def client_kwargs(self, direct_host=None):
+        kwargs = {
+            "connectTimeoutMS": int(self.connect_timeout * 1000),
+            "serverSelectionTimeoutMS": int(self.server_selection_timeout * 1000),
+            "retryWrites": False,
+        }
+        if direct_host is not None:
+            kwargs["directConnection"] = True
+        elif self.replica_set:
+            kwargs["replicaSet"] = self.replica_set
+        if self.login_user:
+            kwargs.update(username=self.login_user, password=self.login_password or "",
+                          authSource=self.login_database)
+            if self.auth_mechanism:
+                kwargs["authMechanism"] = self.auth_mechanism
+        if self.tls:
+            kwargs["tls"] = True
+            if self.tls_ca_file:
+                kwargs["tlsCAFile"] = self.tls_ca_file
+            if self.tls_certificate_key_file:
+                kwargs["tlsCertificateKeyFile"] = self.tls_certificate_key_file
+            if self.tls_allow_invalid_hostnames:
+                kwargs["tlsAllowInvalidHostnames"] = True
+        return kwargs
+
+
+def require_pymongo():
+    """None when pymongo is importable, else the import error text."""
+    return None if PYMONGO_IMPORT_ERROR is None else str(PYMONGO_IMPORT_ERROR)
+
+
+class ReplicaSetConnection:
+    """A client on the set (primary discovery) plus direct clients to single members."""
+
+    def __init__(self, options):
+        self.options = options
+        self._clients = {}
+
+    def client(self, direct_host=None):
+        key = normalize_host(direct_host) if direct_host else None
+        if key not in self._clients:
+            hosts = [key] if key else self.options.seeds
+            self._clients[key] = MongoClient(hosts, **self.options.client_kwargs(direct_host=key))
+        return self._clients[key]
+
+    def close(self):
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # -- commands --------------------------------------------------------------------
+
+    def admin(self, command, direct_host=None, retries=3, **kwargs):
+        """Run an admin command, retrying (bounded) when the primary moved or a connection
+        dropped; any other failure becomes a ConnectionProblem naming the hosts."""
+        last = None
+        for attempt in range(retries + 1):
+            try:
+                return self.client(direct_host).admin.command(command, **kwargs)
+            except pymongo_errors.OperationFailure as exc:
+                if exc.code in (13, 18):
+                    raise ConnectionProblem(self._auth_message(exc))
+                if exc.code not in _RETRYABLE_CODES:
+                    raise
+                last = exc
+            except pymongo_errors.ServerSelectionTimeoutError as exc:  # before AutoReconnect, its base class
+                raise ConnectionProblem(self._selection_message(exc, direct_host))
+            except (pymongo_errors.AutoReconnect, pymongo_errors.NotPrimaryError) as exc:
+                last = exc
+            except pymongo_errors.ConfigurationError as exc:
+                raise ConnectionProblem("bad connection options for %s: %s" % (self._where(direct_host), exc))
+            time.sleep(min(0.2 * 2 ** attempt, 2.0))
+        raise ConnectionProblem("%s failed %d times on %s, last: %s" % (
+            _command_name(command), retries + 1, self._where(direct_host), last))
+
+    def _where(self, direct_host):
+        return direct_host or ", ".join(self.options.seeds)
+
+    def _auth_message(self, exc):
+        who = self.options.login_user or "(no user)"
+        if exc.code == 18:
+            return ("authentication failed for user %s on database %s at %s: wrong password, or the user does not exist "
+                    "there (check login_user, login_password and login_database)"
+                    % (who, self.options.login_database, self._where(None)))
+        return ("user %s is not authorized: %s (grant it clusterAdmin or root, or set login_user)"
+                % (who, exc.details.get("errmsg") if exc.details else exc))
+
+    def _selection_message(self, exc, direct_host):
+        text = str(exc)
+        if "Authentication failed" in text or "auth" in text.lower() and "failed" in text.lower():
+            return ("authentication failed for user %s on database %s at %s (check login_user, login_password and "
+                    "login_database)" % (self.options.login_user, self.options.login_database, self._where(direct_host)))
+        hint = "check that mongod runs there, the addresses, the port and any firewall"
+        if self.options.replica_set and direct_host is None:
+            hint = ("check the addresses and that replica_set %r is the name given to mongod with --replSet; a member "
+                    "reachable under another set name is ignored" % self.options.replica_set)
+        return "no usable member among %s within %.0f s: %s (%s)" % (
+            self._where(direct_host), self.options.server_selection_timeout, _first_line(text), hint)
+
+    # -- what operators read ---------------------------------------------------------
+
+    def hello(self, host):
+        return self.admin("hello", direct_host=host)
+
+    def status(self, direct_host=None):
+        return self.admin("replSetGetStatus", direct_host=direct_host)
+
+    def config(self, direct_host=None):
+        return self.admin("replSetGetConfig", direct_host=direct_host)["config"]
+
+    def oplog_window(self, host):
+        """(first, last, window in hours) of a member's oplog, or None without one."""
+        try:
+            oplog = self.client(host).local["oplog.rs"]
+            first = oplog.find_one({}, sort=[("$natural", 1)], projection={"ts": 1, "wall": 1})
+            last = oplog.find_one({}, sort=[("$natural", -1)], projection={"ts": 1, "wall": 1})
+        except pymongo_errors.PyMongoError as exc:
+            raise ConnectionProblem("cannot read local.oplog.rs on %s: %s" % (host, exc))
+        if not first or not last:
+            return None
+        seconds = last["ts"].time - first["ts"].time
+        return {"first": first["ts"].time, "last": last["ts"].time, "hours": round(seconds / 3600.0, 3)}
+
+
+def wait_until(probe, done, timeout, what, describe=str, interval=0.25, max_interval=2.0, clock=time.monotonic,
+               sleep=time.sleep):
+    """Poll `probe()` until `done(value)` holds, with backoff, for at most `timeout` seconds.
+
+    Returns (value, polls). On timeout raises WaitTimeout naming `what` and the last value
+    seen, as `describe(value)` puts it (or the last error). A ConnectionProblem from the
+    probe counts as "not yet".
+    """
+    deadline = clock() + timeout
+    polls, last, error = 0, None, None
+    while True:
+        polls += 1
+        try:
+            last = probe()
+            error = None
+            if done(last):
+                return last, polls
+        except ConnectionProblem as exc:
+            error = exc
+        if clock() >= deadline:
+            seen = ("last error: %s" % error) if error is not None else ("last seen: %s" % describe(last))
+            raise WaitTimeout("timed out after %.0f s waiting for %s; %s" % (timeout, what, seen))
+        sleep(min(interval, max(deadline - clock(), 0)))
+        interval = min(interval * 1.5, max_interval)
+
+
+def _command_name(command):
+    return command if isinstance(command, str) else next(iter(command))
+
+
+def _first_line(text):
+    return text.split("\n")[0].split(", Timeout:")[0][:300]
+
+
+def pymongo_version():
+    return getattr(pymongo, "version", None) if PYMONGO_IMPORT_ERROR is None else None

@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rs_status
+short_description: Read a MongoDB replica set's status, and wait for it to reach a state
+version_added: 0.1.0
+description:
+  - Reports the set as an operator reads it - every member's state, health, replication lag, sync
+    source, config version, priority, votes, datacenter and oplog window in hours.
+  - Optionally waits, for a bounded time, until the set has a primary, is healthy (every member
+    PRIMARY, SECONDARY or ARBITER and one primary), a member reaches a state, or every secondary's lag
+    is below a bound. A timeout names what was awaited and the last state seen.
+  - Read-only; check mode behaves the same.
+author:
+  - quorum.mongodb developers (!UNKNOWN)
+extends_documentation_fragment:
+  - quorum.mongodb.connection
+options:
+  wait_for:
+    description: What to wait for before returning.
+    type: str
+    choices: [none, primary, healthy, member_state, lag]
+    default: none
+  member:
+    description: The member (C(host:port)) whose state O(wait_for=member_state) waits for.
+    type: str
+  state:
+    description: The state name O(wait_for=member_state) waits for.
+    type: str
+    choices: [PRIMARY, SECONDARY, ARBITER, RECOVERING, STARTUP2, DOWN, ROLLBACK, REMOVED]
+  max_lag_seconds:
+    description: The lag bound for O(wait_for=lag).
+    type: float
+    default: 10
+  timeout:
+    description: Seconds to wait at most.
+    type: float
+    default: 120
+  oplog_window:
+    description: Read each member's oplog window (one direct connection per data-bearing member).
+    type: bool
+    default: true
+  domain_key:
+    description: The member tag that names the datacenter in the output.
+    type: str
+    default: dc
+notes:
+  - Supports C(check_mode).
+"""
+
+EXAMPLES = r"""
+- name: Wait until the set is healthy after a restart
+  quorum.mongodb.rs_status:
+    hosts: [db1.example.net, db2.example.net]
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    wait_for: healthy
+    timeout: 300
+  delegate_to: localhost
+
+- name: Wait until db3 is a secondary again
+  quorum.mongodb.rs_status:
+    hosts: [db1.example.net]
+    replica_set: rs0
+    wait_for: member_state
+    member: db3.example.net:27017
+    state: SECONDARY
+"""
+
+RETURN = r"""
+set:
+  description: The replica set name.
+  returned: success
+  type: str
+primary:
+  description: The primary's host, or null.
+  returned: success
+  type: str
+term:
+  description: The current election term.
+  returned: success
+  type: int
+config_version:
+  description: The installed config's version.
+  returned: success
+  type: int
+healthy:
+  description: Every member is PRIMARY, SECONDARY or ARBITER and one is PRIMARY.
+  returned: success
+  type: bool
+members:
+  description: One entry per member - host, id, state, state_str, health, lag_seconds, sync_source,
+    config_version, priority, votes, hidden, domain, oplog_window_hours, self.
+  returned: success
+  type: list
+  elements: dict
+table:
+  description: The status as a Markdown table.
+  returned: success
+  type: str
+waited:
+  description: Seconds spent waiting and the number of polls.
+  returned: success
+  type: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    ConnectionOptions,
+    ConnectionProblem,
+    ReplicaSetConnection,
+    connection_argument_spec,
+    require_pymongo,
+    wait_until,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import (
+    condition_met,
+    describe_summary,
+    render_status_table,
+    summarize_status,
+)
+
+WAIT_DESCRIPTIONS = {
+    "primary": "a primary",
+    "healthy": "a healthy set (every member PRIMARY, SECONDARY or ARBITER, one PRIMARY)",
+}
+
+
+def read_summary(conn, oplog_window, domain_key):
+    status = conn.status()
+    config = conn.config()
+    windows = {}
+    if oplog_window:
+        for member in status.get("members", []):
+            if member.get("state") in (1, 2) and member.get("health"):
+                window = conn.oplog_window(member["name"])
+                if window is not None:
+                    windows[member["name"]] = window["hours"]
+    return summarize_status(status, config, windows, domain_key=domain_key)
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        wait_for=dict(type="str", default="none", choices=["none", "primary", "healthy", "member_state", "lag"]),
+        member=dict(type="str"),
+        state=dict(type="str", choices=["PRIMARY", "SECONDARY", "ARBITER", "RECOVERING", "STARTUP2", "DOWN",
+                                        "ROLLBACK", "REMOVED"]),
+        max_lag_seconds=dict(type="float", default=10),
+        timeout=dict(type="float", default=120),
+        oplog_window=dict(type="bool", default=True),
+        domain_key=dict(type="str", default="dc", no_log=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("wait_for", "member_state", ("member", "state"))])
+    if require_pymongo():
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    params = module.params
+    wait_for = params["wait_for"]
+    what = WAIT_DESCRIPTIONS.get(wait_for) or (
+        "%s to be %s" % (params["member"], params["state"]) if wait_for == "member_state"
+        else "every secondary within %s s of the primary" % params["max_lag_seconds"])
+    started = time.monotonic()
+    with ReplicaSetConnection(ConnectionOptions.from_params(params)) as conn:
+        try:
+            if wait_for == "none":
+                summary, polls = read_summary(conn, params["oplog_window"], params["domain_key"]), 1
+            else:
+                summary, polls = wait_until(
+                    lambda: read_summary(conn, False, params["domain_key"]),
+                    lambda s: condition_met(s, wait_for, params["member"], params["state"], params["max_lag_seconds"]),
+                    timeout=params["timeout"], what=what, describe=describe_summary)
+                if params["oplog_window"]:
+                    summary = read_summary(conn, True, params["domain_key"])
+        except ConnectionProblem as exc:
+            module.fail_json(msg=str(exc))
+    summary["table"] = render_status_table(summary)
+    summary["waited"] = {"seconds": round(time.monotonic() - started, 3), "polls": polls}
+    module.exit_json(changed=False, **summary)
+
+
+if __name__ == "__main__":
+    main()

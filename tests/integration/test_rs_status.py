@@ -1,0 +1,76 @@
+"""quorum.mongodb.rs_status and the connection layer against an emulated one-member set."""
+import pytest
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_rs_status_reads_waits_and_explains_failures(playbook, single_member_set):
+    result = playbook("tests/integration/files/rs_status_cases.yml", "localhost,",
+                      "-e", "member=%s" % single_member_set.address)
+    assert result.returncode == 0, result.stdout
+    assert "failed=0" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def auth_set(tmp_path_factory):
+    """A one-member set with --auth: initiated and its first user created through the
+    localhost exception, as an operator bootstraps a new set."""
+    import time
+
+    from conftest import Emu, pick_address
+
+    host, port = pick_address()
+    emu = Emu(root=tmp_path_factory.mktemp("rsauth"), host=host, port=port,
+              extra_args=["--replSet", "rsauth", "--auth"])
+    emu.start()
+    try:
+        client = emu.client()
+        client.admin.command("replSetInitiate", {"_id": "rsauth", "version": 1,
+                                                 "members": [{"_id": 0, "host": emu.address}]})
+        deadline = time.monotonic() + 30
+        while not client.admin.command("hello").get("isWritablePrimary"):
+            assert time.monotonic() < deadline, "the member never became primary"
+            time.sleep(0.1)
+        client.admin.command("createUser", "admin", pwd="s3cret-pass", roles=["root"])
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_authentication_failures_are_explained_and_never_leak_the_password(playbook, auth_set, tmp_path):
+    cases = tmp_path / "auth.yml"
+    cases.write_text("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - quorum.mongodb.rs_status:
+        hosts: ["%(member)s"]
+        replica_set: rsauth
+        login_user: admin
+        login_password: not-the-password
+        server_selection_timeout: 5
+      register: wrong
+      ignore_errors: true
+    - quorum.mongodb.rs_status:
+        hosts: ["%(member)s"]
+        replica_set: rsauth
+        login_user: admin
+        login_password: s3cret-pass
+        wait_for: primary
+        timeout: 20
+      register: right
+    - ansible.builtin.assert:
+        that:
+          - wrong is failed
+          - "wrong.msg is search('authentication failed for user admin on database admin')"
+          - right.primary == '%(member)s'
+""" % {"member": auth_set.address})
+    result = playbook(str(cases), "localhost,", "-v")
+    assert result.returncode == 0, result.stdout
+    assert "not-the-password" not in result.stdout
+    assert "s3cret-pass" not in result.stdout

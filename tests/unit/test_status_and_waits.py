@@ -1,0 +1,114 @@
+"""The status summary (pure) and the bounded wait of the connection layer."""
+import pytest
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    ConnectionOptions,
+    ConnectionProblem,
+    WaitTimeout,
+    wait_until,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import (
+    condition_met,
+    describe_summary,
+    render_status_table,
+    summarize_status,
+)
+
+
+class Ts:
+    def __init__(self, time):
+        self.time = time
+
+
+def member(i, state, seconds, **extra):
+    doc = {"_id": i, "name": "h%d:27017" % i, "state": state, "health": 1,
+           "stateStr": {1: "PRIMARY", 2: "SECONDARY", 7: "ARBITER", 8: "DOWN"}[state],
+           "optime": {"ts": Ts(seconds), "t": 1}, "configVersion": 3}
+    doc.update(extra)
+    return doc
+
+
+CONFIG = {"_id": "rs0", "version": 3, "members": [
+    {"_id": 0, "host": "h0:27017", "priority": 2, "tags": {"dc": "ny"}},
+    {"_id": 1, "host": "h1", "tags": {"dc": "fr"}},
+    {"_id": 2, "host": "h2:27017", "arbiterOnly": True},
+]}
+
+
+def test_summary_computes_lag_and_reads_the_config():
+    status = {"set": "rs0", "term": 4, "members": [
+        member(0, 1, 1000), member(1, 2, 990, syncSourceHost="h0:27017"), member(2, 7, 0)]}
+    summary = summarize_status(status, CONFIG, {"h0:27017": 26.5})
+    assert summary["primary"] == "h0:27017" and summary["healthy"] and summary["config_version"] == 3
+    h0, h1, h2 = summary["members"]
+    assert (h0["lag_seconds"], h1["lag_seconds"], h2["lag_seconds"]) == (0, 10, None)
+    assert (h1["domain"], h1["priority"], h1["sync_source"]) == ("fr", 1.0, "h0:27017")
+    assert h0["oplog_window_hours"] == 26.5 and h2["votes"] == 1
+    assert condition_met(summary, "lag", max_lag_seconds=10)
+    assert not condition_met(summary, "lag", max_lag_seconds=9.5)
+    assert condition_met(summary, "member_state", member="h1", state="SECONDARY")
+    assert render_status_table(summary).splitlines()[4] == "| h0:27017 | ny | PRIMARY | 2 | 1 | 0 | - | 26.5 |"
+
+
+def test_a_down_member_or_no_primary_is_not_healthy():
+    down = summarize_status({"set": "rs0", "members": [member(0, 1, 5), member(1, 8, 0)]}, CONFIG)
+    assert not down["healthy"] and condition_met(down, "primary")
+    leaderless = summarize_status({"set": "rs0", "members": [member(0, 2, 5), member(1, 2, 5)]}, CONFIG)
+    assert leaderless["primary"] is None and not leaderless["healthy"]
+    assert not condition_met(leaderless, "primary") and not condition_met(leaderless, "lag", max_lag_seconds=100)
+    assert describe_summary(down) == "h0:27017 PRIMARY; h1:27017 DOWN"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_wait_until_backs_off_and_returns_the_value():
+    fake = FakeClock()
+    values = iter([1, 2, 3, 4])
+    value, polls = wait_until(lambda: next(values), lambda v: v == 3, timeout=60, what="three",
+                              clock=fake.clock, sleep=fake.sleep)
+    assert (value, polls) == (3, 3)
+    assert fake.sleeps == [0.25, 0.375]
+
+
+def test_wait_until_times_out_naming_what_and_the_last_state():
+    fake = FakeClock()
+    with pytest.raises(WaitTimeout, match=r"timed out after 5 s waiting for a primary; last seen: <2>"):
+        wait_until(lambda: 2, lambda v: False, timeout=5, what="a primary", describe=lambda v: "<%s>" % v,
+                   clock=fake.clock, sleep=fake.sleep)
+    assert fake.now == pytest.approx(5)
+    assert max(fake.sleeps) <= 2.0
+
+
+def test_wait_until_reports_the_last_error():
+    fake = FakeClock()
+
+    def probe():
+        raise ConnectionProblem("h1:27017 refused the connection")
+
+    with pytest.raises(WaitTimeout, match="last error: h1:27017 refused the connection"):
+        wait_until(probe, lambda v: True, timeout=1, what="x", clock=fake.clock, sleep=fake.sleep)
+
+
+def test_connection_options_build_pymongo_arguments():
+    params = {"hosts": ["a", "b:27018"], "replica_set": "rs0", "login_user": "admin", "login_password": "pw",
+              "login_database": "admin", "auth_mechanism": "SCRAM-SHA-256", "tls": True, "tls_ca_file": "/ca.pem",
+              "tls_certificate_key_file": None, "tls_allow_invalid_hostnames": False, "connect_timeout": 2.5,
+              "server_selection_timeout": 7.0}
+    options = ConnectionOptions.from_params(params)
+    assert options.seeds == ["a:27017", "b:27018"]
+    kwargs = options.client_kwargs()
+    assert kwargs["replicaSet"] == "rs0" and kwargs["authMechanism"] == "SCRAM-SHA-256"
+    assert kwargs["tlsCAFile"] == "/ca.pem" and kwargs["serverSelectionTimeoutMS"] == 7000
+    direct = options.client_kwargs(direct_host="a:27017")
+    assert direct["directConnection"] is True and "replicaSet" not in direct
