@@ -53,6 +53,15 @@ class ConnectionProblem(Exception):
     """Connecting or talking to the set failed; the message is meant for people."""
 
 
+class CommandFailed(ConnectionProblem):
+    """mongod answered a command with an error (code, codeName and its message)."""
+
+    def __init__(self, command, where, code, code_name, message):
+        super(CommandFailed, self).__init__("%s on %s failed: %s (%s, code %s)" % (command, where, message, code_name, code))
+        self.code = code
+        self.code_name = code_name
+
+
 class WaitTimeout(ConnectionProblem):
     """A bounded wait ran out; the message names what was awaited and what was seen last."""
 
@@ -149,8 +158,10 @@ class ReplicaSetConnection:
             except pymongo_errors.OperationFailure as exc:
                 if exc.code in (13, 18):
                     raise ConnectionProblem(self._auth_message(exc))
-                if exc.code not in _RETRYABLE_CODES:
-                    raise
+                if exc.code not in _RETRYABLE_CODES or attempt == retries:
+                    details = exc.details or {}
+                    raise CommandFailed(_command_name(command), self._where(direct_host), exc.code,
+                                        details.get("codeName"), details.get("errmsg", str(exc)))
                 last = exc
             except pymongo_errors.ServerSelectionTimeoutError as exc:  # before AutoReconnect, its base class
                 raise ConnectionProblem(self._selection_message(exc, direct_host))

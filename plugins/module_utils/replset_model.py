@@ -50,6 +50,18 @@ def parse_version(text):
     return int(major), int(minor)
 
 
+def server_version_rules(version_string):
+    """The rules to apply for a server version string (buildInfo.version): the newest
+    supported release not newer than it ('7.0.14' -> '7.0', '6.3.1' -> '6.0');
+    versions before 4.4 get '4.4'."""
+    try:
+        major, minor = (int(part) for part in str(version_string).split(".")[:2])
+    except ValueError:
+        return SUPPORTED_VERSIONS[-1]
+    eligible = [v for v in SUPPORTED_VERSIONS if parse_version(v) <= (major, minor)]
+    return eligible[-1] if eligible else SUPPORTED_VERSIONS[0]
+
+
 def is_number(value):
     """A BSON number: int or float, never bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -102,6 +102,11 @@ RULES = {
     "reconfig.psa": ("NewReplicaSetConfigurationIncompatible", "a reconfig to PSA with two electable data members is refused"),
 }
 
+# Rules whose outcome depends on the target version (see validate_config's target_version).
+VERSION_DEPENDENT_RULES = frozenset(("member.id_range_4_4", "member.delay_field", "members.multiple_arbiters",
+                                     "settings.custom_default_write_concern", "settings.default_write_concern_mode",
+                                     "reconfig.psa"))
+
 # Warnings: mongod accepts these, an operator wants to know.
 WARNINGS = {
     "settings.unknown_field": ("BadValue", "mongod ignores unknown settings fields"),

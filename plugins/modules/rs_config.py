@@ -1,0 +1,263 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rs_config
+short_description: Bring a MongoDB replica set to a desired configuration through steps mongod accepts
+version_added: 0.1.0
+description:
+  - State-based. An uninitialised set is initiated with C(replSetInitiate) on one member (the
+    localhost exception applies when auth is on and no user exists yet).
+  - An initialised set is read, its current configuration compared with O(config), and the
+    difference planned as a sequence of C(replSetReconfig) steps that mongod accepts - at most one
+    voting change per step, each committed before the next - with the fewest steps - one per voting change
+    that must be sequenced (removing a voter, changing an existing member's votes, adding an arbiter),
+    at least one when anything changes, plus one between removing and re-adding a member whose host,
+    C(arbiterOnly) or C(buildIndexes) changes. Additions of data-bearing members, priority, tag,
+    hidden/delay and settings changes ride along.
+  - A primary that is to be removed or made unelectable is stepped down first, towards the member that
+    will be primary at the end, so the primary moves at most once.
+  - After each step the module waits, for a bounded time, until the config is committed and every new
+    member has finished its initial sync. It stops at the first failure, reporting the step reached;
+    a rerun plans again from the live config and resumes.
+  - Check mode returns the plan and changes nothing; diff mode shows the configs before and after.
+author:
+  - quorum.mongodb developers (!UNKNOWN)
+extends_documentation_fragment:
+  - quorum.mongodb.connection
+options:
+  config:
+    description:
+      - The desired configuration document (for example built by the quorum.mongodb.rs_desired_config
+        filter). Its version is ignored; C(newlyAdded) must not be set.
+    type: dict
+    required: true
+  initiate_host:
+    description: The member that runs C(replSetInitiate); by default the first member of O(config).
+    type: str
+  target_version:
+    description: The MongoDB version whose rules apply; by default read from the server (buildInfo).
+    type: str
+    choices: ["4.4", "5.0", "6.0", "7.0", "8.0"]
+  step_timeout:
+    description: Seconds to wait after each step for the config to commit and new members to sync.
+    type: float
+    default: 600
+  stepdown_seconds:
+    description: C(stepDownSecs) of a planned stepdown.
+    type: int
+    default: 60
+notes:
+  - Supports C(check_mode) and C(diff_mode).
+"""
+
+EXAMPLES = r"""
+- name: Converge rs0 on the inventory's desired topology
+  quorum.mongodb.rs_config:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    config: "{{ groups['rs0'] | map('extract', hostvars) | list | quorum.mongodb.rs_desired_config(replset_name='rs0') }}"
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+initiated:
+  description: Whether this run initiated the set.
+  returned: success
+  type: bool
+plan:
+  description: The plan (steps with their config and reason, actions, lower bound, elections expected).
+  returned: when the set was initialised before this run
+  type: dict
+plan_markdown:
+  description: The plan as a Markdown table.
+  returned: when the set was initialised before this run
+  type: str
+steps_applied:
+  description: How many reconfig steps this run applied.
+  returned: always
+  type: int
+config:
+  description: The configuration installed at the end (as replSetGetConfig returns it).
+  returned: success, not in check mode
+  type: dict
+term_before:
+  description: The election term before the run.
+  returned: when the set was initialised before this run
+  type: int
+term_after:
+  description: The election term after the run (term_after - term_before elections happened).
+  returned: success, not in check mode
+  type: int
+"""
+
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    CommandFailed,
+    ConnectionOptions,
+    ConnectionProblem,
+    ReplicaSetConnection,
+    connection_argument_spec,
+    require_pymongo,
+    wait_until,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.reconfig_plan import (
+    PlanError,
+    plan_reconfig,
+    render_plan_markdown,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import (
+    ReplSetConfig,
+    normalize_host,
+    server_version_rules,
+    to_json_view,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.validation import (
+    VERSION_DEPENDENT_RULES,
+    validate_config,
+)
+
+
+class StepFailed(Exception):
+    """A step of the plan failed; the message says which and why."""
+
+
+def initiate(module, conn, config, host):
+    """replSetInitiate on `host`, then wait for a primary."""
+    doc = dict(config, version=1)
+    if module.check_mode:
+        return
+    try:
+        conn.admin({"replSetInitiate": doc}, direct_host=host, retries=0)
+    except CommandFailed as exc:
+        raise StepFailed("replSetInitiate on %s was refused: %s" % (host, exc))
+    wait_until(lambda: conn.hello(host), lambda h: h.get("isWritablePrimary") or h.get("primary"),
+               timeout=module.params["step_timeout"], what="a primary after replSetInitiate on %s" % host,
+               describe=lambda h: "primary %s" % h.get("primary"))
+
+
+def apply_plan(module, conn, plan, result):
+    """Run the plan's actions in order, counting the steps applied in result."""
+    for action in plan.actions:
+        if action["action"] == "stepdown":
+            step_down(module, conn, action)
+        elif action["action"] == "reconfig":
+            reconfig(module, conn, plan.steps[action["step"] - 1], len(plan.steps))
+            result["steps_applied"] += 1
+
+
+def step_down(module, conn, action):
+    hello = conn.hello(conn.options.seeds[0])
+    primary = normalize_host(hello.get("primary"))
+    if primary != normalize_host(action["from"]):
+        return  # the primary already moved (a priority takeover did it)
+    try:
+        conn.admin({"replSetStepDown": module.params["stepdown_seconds"], "secondaryCatchUpPeriodSecs": 10},
+                   direct_host=primary, retries=0)
+    except CommandFailed as exc:
+        raise StepFailed("stepdown of %s before step %d was refused: %s" % (primary, action["before_step"], exc))
+    except ConnectionProblem:
+        pass  # the primary closes connections as it steps down
+    wait_until(lambda: normalize_host(conn.hello(conn.options.seeds[0]).get("primary")),
+               lambda p: p is not None and p != primary, timeout=module.params["step_timeout"],
+               what="a new primary after stepping down %s" % primary)
+
+
+def reconfig(module, conn, step, total):
+    live = conn.config()
+    doc = dict(step.config, version=live["version"] + 1)  # automatic reconfigs (newlyAdded) bump the version
+    try:
+        conn.admin({"replSetReconfig": doc, "maxTimeMS": int(module.params["step_timeout"] * 1000)}, retries=0)
+    except CommandFailed as exc:
+        raise StepFailed("step %d of %d (%s) was refused by mongod: %s" % (step.number, total, step.reason, exc))
+    except ConnectionProblem as exc:
+        raise StepFailed("step %d of %d (%s) failed: %s" % (step.number, total, step.reason, exc))
+
+    def settled():
+        reply = conn.admin({"replSetGetConfig": 1, "commitmentStatus": True})
+        config = reply["config"]
+        return {"committed": reply.get("commitmentStatus"), "version": config["version"],
+                "syncing": [m["host"] for m in config["members"] if m.get("newlyAdded")]}
+    wait_until(settled, lambda s: s["committed"] and not s["syncing"], timeout=module.params["step_timeout"],
+               what="step %d of %d to commit and its new members to finish initial sync" % (step.number, total))
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        config=dict(type="dict", required=True),
+        initiate_host=dict(type="str"),
+        target_version=dict(type="str", choices=["4.4", "5.0", "6.0", "7.0", "8.0"]),
+        step_timeout=dict(type="float", default=600),
+        stepdown_seconds=dict(type="int", default=60),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if require_pymongo():
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    params = module.params
+    desired = dict(params["config"])
+    members = ReplSetConfig(desired).members
+    # Validate before connecting; without a target version, only the rules all versions share.
+    errors = [e for e in validate_config(desired, target_version=params["target_version"] or "8.0").errors
+              if params["target_version"] or e.rule not in VERSION_DEPENDENT_RULES]
+    if errors:
+        module.fail_json(msg="the desired config is refused, nothing was changed:\n%s"
+                         % "\n".join(str(e) for e in errors), errors=[e.to_dict() for e in errors])
+    initiate_host = normalize_host(params["initiate_host"] or members[0].host)
+    options = ConnectionOptions.from_params(params)
+    if not params["replica_set"]:
+        options.replica_set = desired.get("_id")
+    result = {"changed": False, "initiated": False, "steps_applied": 0}
+    with ReplicaSetConnection(options) as conn:
+        try:
+            hello = conn.hello(initiate_host)
+            target_version = params["target_version"] or server_version_rules(
+                conn.admin("buildInfo", direct_host=initiate_host).get("version"))
+            if hello.get("setName") is None:
+                if not hello.get("isreplicaset"):
+                    module.fail_json(msg="%s is not started with --replSet (hello shows no replica set); start "
+                                         "mongod with replication.replSetName: %s" % (initiate_host, desired["_id"]))
+                checked = validate_config(dict(desired, version=1), target_version=target_version, initiate=True)
+                if checked.errors:
+                    module.fail_json(msg="replSetInitiate would refuse the config:\n%s"
+                                     % "\n".join(str(e) for e in checked.errors))
+                initiate(module, conn, desired, initiate_host)
+                result.update(changed=True, initiated=True)
+                if module._diff:
+                    result["diff"] = {"before": {}, "after": to_json_view(dict(desired, version=1))}
+            else:
+                if hello.get("setName") != desired["_id"]:
+                    module.fail_json(msg="%s belongs to replica set %r, the desired config is for %r"
+                                         % (initiate_host, hello.get("setName"), desired["_id"]))
+                status = conn.status()
+                current = to_json_view(conn.config())
+                result["term_before"] = status.get("term")
+                primary = next((m["name"] for m in status["members"] if m.get("state") == 1), None)
+                plan = plan_reconfig(current, desired, primary=primary, target_version=target_version)
+                result.update(plan=plan.to_dict(), plan_markdown=render_plan_markdown(plan), changed=plan.changed)
+                if module._diff and plan.changed:
+                    result["diff"] = {"before": current, "after": plan.steps[-1].config}
+                if plan.changed and not module.check_mode:
+                    apply_plan(module, conn, plan, result)
+            if not module.check_mode:
+                result["config"] = to_json_view(conn.config())
+                result["term_after"] = conn.status().get("term")
+        except (ConnectionProblem, StepFailed, PlanError) as exc:
+            result["msg"] = str(exc)
+            module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
