@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Oplog sizing and backup staleness, as plain arithmetic on measured numbers (pure).
+
+Rates are bytes of oplog per hour. An oplog holds `window = size / rate` hours; mongod
+deletes its oldest entries only once the size is reached (and, with minRetentionHours,
+only entries older than that), so the oldest entry stands still while the oplog fills and
+then moves forward at the speed of the clock.
+
+Sizing (seed 004, "Sizing the replication oplog"): an oplog should cover the longest a
+secondary may be down or behind - at least eight hours - with headroom for write peaks.
+replSetResizeOplog takes 990 MB to 1 PB; the result is also capped to a fraction of the
+member's free disk (what the oplog occupies now counts as available to it).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+from dataclasses import dataclass, field
+
+MB = 1024 * 1024
+MIN_OPLOG_MB = 990
+MAX_OPLOG_MB = 1024 * 1024 * 1024  # 1 PB in MB, replSetResizeOplog's upper bound
+DEFAULT_TARGET_HOURS = 8.0
+
+
+class OplogMathError(ValueError):
+    """Inputs that cannot give a meaningful answer; the message says which."""
+
+
+def rate_from_bounds(first_seconds, last_seconds, used_bytes):
+    """Bytes per hour from an oplog's oldest and newest entry times and the bytes it holds."""
+    span = float(last_seconds) - float(first_seconds)
+    if span <= 0:
+        raise OplogMathError("the oplog spans %.0f s (first %s, last %s): too little history to measure a rate; "
+                             "sample over a period instead" % (span, first_seconds, last_seconds))
+    if used_bytes < 0:
+        raise OplogMathError("used_bytes must be >= 0, got %s" % used_bytes)
+    return used_bytes / span * 3600.0
+
+
+def rate_from_samples(samples):
+    """Bytes per hour from (seconds, bytes written so far) samples: the least-squares slope."""
+    points = sorted((float(t), float(b)) for t, b in samples)
+    if len(points) < 2 or points[-1][0] <= points[0][0]:
+        raise OplogMathError("need at least two samples at different times, got %d" % len(points))
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_b = sum(b for _, b in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    slope = sum((t - mean_t) * (b - mean_b) for t, b in points) / var
+    return max(slope, 0.0) * 3600.0
+
+
+def window_hours(size_bytes, rate_bytes_per_hour):
+    """How many hours of writes an oplog of this size holds (inf without writes)."""
+    if rate_bytes_per_hour <= 0:
+        return math.inf
+    return size_bytes / rate_bytes_per_hour
+
+
+@dataclass
+class OplogSize:
+    size_mb: int
+    wanted_mb: int
+    window_hours: float
+    limited_by: list = field(default_factory=list)
+
+    def to_dict(self):
+        return {"size_mb": self.size_mb, "wanted_mb": self.wanted_mb,
+                "window_hours": None if math.isinf(self.window_hours) else round(self.window_hours, 2),
+                "limited_by": list(self.limited_by)}
+
+
+def oplog_size_for(rate_bytes_per_hour, target_hours=DEFAULT_TARGET_HOURS, headroom=1.5, free_disk_bytes=None,
+                   current_size_bytes=0, max_disk_fraction=0.5):
+    """The oplog size (MB) that holds `target_hours` of writes times `headroom`, clamped to
+    replSetResizeOplog's 990 MB..1 PB and to max_disk_fraction of (free disk + current oplog)."""
+    if rate_bytes_per_hour < 0 or target_hours <= 0 or headroom < 1:
+        raise OplogMathError("need rate >= 0, target_hours > 0 and headroom >= 1 (got %s, %s, %s)"
+                             % (rate_bytes_per_hour, target_hours, headroom))
+    wanted = int(math.ceil(rate_bytes_per_hour * target_hours * headroom / MB))
+    size, limited = wanted, []
+    if size < MIN_OPLOG_MB:
+        size, limited = MIN_OPLOG_MB, ["minimum 990 MB"]
+    if size > MAX_OPLOG_MB:
+        size, limited = MAX_OPLOG_MB, ["maximum 1 PB"]
+    if free_disk_bytes is not None:
+        budget = int((free_disk_bytes + current_size_bytes) * max_disk_fraction / MB)
+        if size > budget:
+            size = max(budget, 0)
+            limited.append("%d%% of free disk (%d MB)" % (round(max_disk_fraction * 100), budget))
+    return OplogSize(size_mb=size, wanted_mb=wanted, window_hours=window_hours(size * MB, rate_bytes_per_hour),
+                     limited_by=limited)
+
+
+def resize_needed(current_mb, target_mb, tolerance=0.1):
+    """Whether a resize is worth doing: the sizes differ by more than `tolerance` of the target."""
+    return abs(current_mb - target_mb) > tolerance * target_mb
+
+
+# -- backup staleness ------------------------------------------------------------------
+
+@dataclass
+class MemberOplog:
+    """What a live member's oplog looks like now."""
+
+    host: str
+    oldest_seconds: float  # time of its oldest entry
+    newest_seconds: float
+    size_bytes: float  # the configured maximum
+    used_bytes: float
+    rate_bytes_per_hour: float
+    min_retention_hours: float = 0.0
+
+    def oldest_at(self, seconds_from_now, now_seconds):
+        """Predicted time of the oldest entry `seconds_from_now` seconds after `now_seconds`."""
+        if self.rate_bytes_per_hour <= 0:
+            return self.oldest_seconds
+        fill_seconds = max(self.size_bytes - self.used_bytes, 0) / self.rate_bytes_per_hour * 3600.0
+        advance = max(seconds_from_now - fill_seconds, 0.0)
+        oldest = self.oldest_seconds + advance
+        if self.min_retention_hours > 0:
+            oldest = min(oldest, now_seconds + seconds_from_now - self.min_retention_hours * 3600.0)
+        return max(self.oldest_seconds, oldest)
+
+
+@dataclass
+class Staleness:
+    verdict: str
+    margin_seconds: float
+    restore_seconds: float
+    best_source: object
+    recommendation: str
+    per_member: list = field(default_factory=list)
+
+    def to_dict(self):
+        return {"verdict": self.verdict, "margin_seconds": round(self.margin_seconds, 1),
+                "restore_seconds": round(self.restore_seconds, 1), "best_source": self.best_source,
+                "recommendation": self.recommendation, "members": self.per_member}
+
+
+def restore_seconds_for(size_bytes=None, throughput_bytes_per_second=None, given_seconds=None):
+    """The restore duration: given, or the backup size over the restore throughput."""
+    if given_seconds is not None:
+        if given_seconds < 0:
+            raise OplogMathError("restore time must be >= 0, got %s" % given_seconds)
+        return float(given_seconds)
+    if not size_bytes or not throughput_bytes_per_second or throughput_bytes_per_second <= 0:
+        raise OplogMathError("give the restore time, or the backup size and a restore throughput > 0")
+    return float(size_bytes) / float(throughput_bytes_per_second)
+
+
+def backup_staleness(backup_newest_seconds, members, restore_seconds, now_seconds, safety_seconds=0.0):
+    """Whether a backup whose newest oplog entry is at `backup_newest_seconds` can still catch
+    up once restored: after `restore_seconds`, some live member's oplog must still hold that
+    entry (its oldest entry not newer), with `safety_seconds` to spare."""
+    if not members:
+        raise OplogMathError("no live member's oplog to compare with")
+    rows = []
+    for m in members:
+        oldest_then = m.oldest_at(restore_seconds, now_seconds)
+        rows.append({"host": m.host, "oldest_now": m.oldest_seconds, "oldest_after_restore": round(oldest_then, 1),
+                     "margin_seconds": round(backup_newest_seconds - oldest_then, 1)})
+    best = max(rows, key=lambda r: r["margin_seconds"])
+    margin = best["margin_seconds"]
+    if backup_newest_seconds > now_seconds:
+        raise OplogMathError("the backup's newest oplog entry (%s) is in the future (now %s)"
+                             % (backup_newest_seconds, now_seconds))
+    if margin >= safety_seconds:
+        verdict = "fresh"
+        advice = ("restore it: after %.0f s of restore, %s still holds its newest entry with %.0f s to spare; "
+                  "sync from %s" % (restore_seconds, best["host"], margin, best["host"]))
+    else:
+        verdict = "stale"
+        advice = ("do not restore it: after %.0f s of restore the oldest entry on the best source (%s) would be "
+                  "%.0f s newer than the backup's newest entry%s; take a fresh backup or resync the member "
+                  "(initial sync)" % (restore_seconds, best["host"], -margin if margin < 0 else safety_seconds - margin,
+                                      "" if margin < 0 else " beyond the safety margin"))
+    return Staleness(verdict=verdict, margin_seconds=margin, restore_seconds=restore_seconds, best_source=best["host"],
+                     recommendation=advice, per_member=rows)
