@@ -48,9 +48,9 @@ def rate_from_samples(samples):
     if len(points) < 2 or points[-1][0] <= points[0][0]:
         raise OplogMathError("need at least two samples at different times, got %d" % len(points))
     n = len(points)
-    mean_t = sum(t for t, _ in points) / n
-    mean_b = sum(b for _, b in points) / n
-    var = sum((t - mean_t) ** 2 for t, _ in points)
+    mean_t = sum(t for t, written in points) / n
+    mean_b = sum(written for t, written in points) / n
+    var = sum((t - mean_t) ** 2 for t, written in points)
     slope = sum((t - mean_t) * (b - mean_b) for t, b in points) / var
     return max(slope, 0.0) * 3600.0
 
