@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))  # emuharness: start/stop mongoemu by pid
 
-from emuharness import STARTED_PIDS, Emu, pick_address, pid_alive, stop_pid  # noqa: E402
+from emuharness import Emu, pick_address, stop_all_started  # noqa: E402
 
 
 def ansible_env():
@@ -59,6 +59,4 @@ def single_member_set(tmp_path_factory):
 def _stop_leftover_members():
     """Safety net: whatever a test started and did not stop is stopped here, by pid."""
     yield
-    for pid in list(STARTED_PIDS):
-        stop_pid(pid)
-    assert not [p for p in STARTED_PIDS if pid_alive(p)], "mongoemu processes left running"
+    assert not stop_all_started(), "mongoemu processes left running"

@@ -1,0 +1,20 @@
+"""mongoemu: a mongod 7.0 stand-in speaking the MongoDB wire protocol.
+
+The package is split by responsibility:
+
+* :mod:`mongoemu.cli` / :mod:`mongoemu.config` -- mongod's command line and YAML config
+* :mod:`mongoemu.wire` -- message framing (OP_MSG, OP_QUERY, OP_REPLY)
+* :mod:`mongoemu.server` -- sockets, TLS, connections, awaitable hello
+* :mod:`mongoemu.dispatch` -- command registry, auth checks, error replies
+* :mod:`mongoemu.storage` -- durable sqlite3 storage in the dbPath
+* :mod:`mongoemu.query`, :mod:`mongoemu.update`, :mod:`mongoemu.aggregate` -- query language
+* :mod:`mongoemu.auth` -- SCRAM, users, built-in roles
+* :mod:`mongoemu.repl` -- replica set state (topology version, hello fields)
+* :mod:`mongoemu.log` -- mongod 4.4+ JSON-lines logs
+"""
+
+MONGOD_VERSION = "7.0.14"
+MONGOEMU_VERSION = "0.1.0"
+MAX_WIRE_VERSION = 21
+
+__all__ = ["MONGOD_VERSION", "MONGOEMU_VERSION", "MAX_WIRE_VERSION"]

@@ -1,0 +1,3 @@
+from mongoemu.cli import main
+
+raise SystemExit(main())

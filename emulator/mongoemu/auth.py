@@ -1,0 +1,303 @@
+"""Authentication (SCRAM-SHA-1 / SCRAM-SHA-256) and authorization (built-in roles)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from mongoemu.errors import MongoError
+
+SCRAM_ITERATIONS = {"SCRAM-SHA-1": 10000, "SCRAM-SHA-256": 15000}
+_HASHES = {"SCRAM-SHA-1": hashlib.sha1, "SCRAM-SHA-256": hashlib.sha256}
+MECHANISMS = ("SCRAM-SHA-1", "SCRAM-SHA-256")
+
+# -- keyFile ------------------------------------------------------------------------------
+
+
+class KeyFileError(Exception):
+    pass
+
+
+def read_key_file(path: str) -> str:
+    """Read a keyFile as mongod does: refuse group/other permissions, strip whitespace,
+    require 6..1024 base64 characters."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise KeyFileError(f"error getting file {path}: {exc.strerror}") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"permissions on {path} are too open")
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        text = fh.read()
+    key = "".join(text.split())
+    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+    bad = [ch for ch in key if ch not in allowed]
+    if bad:
+        raise KeyFileError(f"invalid char in key file {path}: {bad[0]}")
+    if len(key) < 6:
+        raise KeyFileError(f" security key in {path} is too short")
+    if len(key) > 1024:
+        raise KeyFileError(f" security key in {path} is too long")
+    return key
+
+
+# -- SCRAM ------------------------------------------------------------------------------------
+
+
+def _saslprep(password: str) -> str:
+    if password.isascii():
+        return password
+    try:
+        from pymongo.saslprep import saslprep  # a well-kept implementation of RFC 4013
+
+        return saslprep(password)
+    except ImportError:  # pragma: no cover
+        return password
+
+
+def _salted_password(mechanism: str, user: str, password: str, salt: bytes,
+                     iterations: int) -> bytes:
+    if mechanism == "SCRAM-SHA-1":
+        material = hashlib.md5(f"{user}:mongo:{password}".encode()).hexdigest().encode()
+        return hashlib.pbkdf2_hmac("sha1", material, salt, iterations)
+    return hashlib.pbkdf2_hmac("sha256", _saslprep(password).encode(), salt, iterations)
+
+
+def make_credentials(user: str, password: str,
+                     mechanisms: Iterable[str] = MECHANISMS) -> dict[str, Any]:
+    creds: dict[str, Any] = {}
+    for mech in mechanisms:
+        h = _HASHES[mech]
+        salt = os.urandom(16 if mech == "SCRAM-SHA-1" else 28)
+        iterations = SCRAM_ITERATIONS[mech]
+        salted = _salted_password(mech, user, password, salt, iterations)
+        client_key = hmac.digest(salted, b"Client Key", h)
+        server_key = hmac.digest(salted, b"Server Key", h)
+        creds[mech] = {"iterationCount": iterations,
+                       "salt": base64.b64encode(salt).decode(),
+                       "storedKey": base64.b64encode(h(client_key).digest()).decode(),
+                       "serverKey": base64.b64encode(server_key).decode()}
+    return creds
+
+
+def _parse_attrs(message: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for part in message.split(","):
+        if len(part) >= 2 and part[1] == "=":
+            attrs[part[0]] = part[2:]
+    return attrs
+
+
+def _decode_name(name: str) -> str:
+    return name.replace("=2C", ",").replace("=3D", "=")
+
+
+@dataclass
+class ScramConversation:
+    mechanism: str
+    db: str
+    user: str = ""
+    client_first_bare: str = ""
+    server_first: str = ""
+    nonce: str = ""
+    credentials: dict[str, Any] | None = None
+    step: int = 0
+    done: bool = False
+    skip_empty_exchange: bool = False
+
+
+def scram_start(conv: ScramConversation, payload: bytes,
+                lookup: Callable[[str, str], dict[str, Any] | None]) -> bytes:
+    """Process client-first; returns server-first. ``lookup(db, user)`` gives credentials."""
+    text = payload.decode("utf-8", "replace")
+    if not text.startswith(("n,", "y,")):
+        raise MongoError(18, "Authentication failed.")
+    gs2_end = text.find(",", 2)
+    bare = text[gs2_end + 1:]
+    attrs = _parse_attrs(bare)
+    if "n" not in attrs or "r" not in attrs:
+        raise MongoError(18, "Authentication failed.")
+    conv.user = _decode_name(attrs["n"])
+    conv.client_first_bare = bare
+    creds = lookup(conv.db, conv.user)
+    conv.credentials = creds.get(conv.mechanism) if creds else None
+    server_nonce = base64.b64encode(os.urandom(24)).decode()
+    conv.nonce = attrs["r"] + server_nonce
+    if conv.credentials is None:
+        # Keep the exchange going with fake values so a missing user looks like a bad password.
+        salt = base64.b64encode(os.urandom(16)).decode()
+        iterations = SCRAM_ITERATIONS[conv.mechanism]
+    else:
+        salt = conv.credentials["salt"]
+        iterations = conv.credentials["iterationCount"]
+    conv.server_first = f"r={conv.nonce},s={salt},i={iterations}"
+    conv.step = 1
+    return conv.server_first.encode()
+
+
+def scram_continue(conv: ScramConversation, payload: bytes) -> bytes:
+    """Process client-final; returns server-final (v=...). Raises AuthenticationFailed."""
+    if conv.step == 2:
+        conv.done = True
+        return b""
+    text = payload.decode("utf-8", "replace")
+    attrs = _parse_attrs(text)
+    if conv.credentials is None or attrs.get("r") != conv.nonce or "p" not in attrs:
+        raise MongoError(18, "Authentication failed.")
+    without_proof = text[:text.rfind(",p=")]
+    auth_message = f"{conv.client_first_bare},{conv.server_first},{without_proof}".encode()
+    h = _HASHES[conv.mechanism]
+    stored_key = base64.b64decode(conv.credentials["storedKey"])
+    server_key = base64.b64decode(conv.credentials["serverKey"])
+    client_signature = hmac.digest(stored_key, auth_message, h)
+    try:
+        proof = base64.b64decode(attrs["p"])
+    except ValueError:
+        raise MongoError(18, "Authentication failed.") from None
+    if len(proof) != len(client_signature):
+        raise MongoError(18, "Authentication failed.")
+    client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+    if not hmac.compare_digest(h(client_key).digest(), stored_key):
+        raise MongoError(18, "Authentication failed.")
+    server_signature = hmac.digest(server_key, auth_message, h)
+    conv.step = 2
+    if conv.skip_empty_exchange:
+        conv.done = True
+    return f"v={base64.b64encode(server_signature).decode()}".encode()
+
+
+# -- roles and privileges -------------------------------------------------------------------
+
+READ = frozenset({"find", "listCollections", "listIndexes", "collStats", "dbStats",
+                  "killCursors", "changeStream", "dbHash", "listSearchIndexes"})
+WRITE = frozenset({"insert", "update", "remove", "createCollection", "dropCollection",
+                   "createIndex", "dropIndex", "convertToCapped", "renameCollectionSameDB"})
+DB_ADMIN = frozenset({"dropDatabase", "collMod", "createCollection", "dropCollection",
+                      "createIndex", "dropIndex", "collStats", "dbStats", "listCollections",
+                      "listIndexes", "enableProfiler", "compact", "validate", "reIndex",
+                      "renameCollectionSameDB", "convertToCapped"})
+USER_ADMIN = frozenset({"createUser", "dropUser", "grantRole", "revokeRole", "viewUser",
+                        "changePassword", "changeCustomData", "viewRole", "createRole",
+                        "dropRole", "updateUser"})
+CLUSTER_MONITOR = frozenset({"serverStatus", "hostInfo", "getCmdLineOpts", "getLog",
+                             "getParameter", "replSetGetStatus", "replSetGetConfig",
+                             "listDatabases", "connPoolStats", "top", "inprog",
+                             "getDefaultRWConcern", "netstat", "listSessions"})
+CLUSTER_MANAGER = frozenset({"replSetConfigure", "replSetStateChange", "resync",
+                             "applicationMessage", "replSetResizeOplog", "listDatabases"})
+HOST_MANAGER = frozenset({"shutdown", "fsync", "unlock", "setParameter", "killop",
+                          "logRotate", "killAnyCursor", "killAnySession",
+                          "setFeatureCompatibilityVersion"})
+ALL = "*"
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """Actions a role grants: on its own database, on every database, on the cluster."""
+
+    db_actions: frozenset[str] = frozenset()
+    any_db_actions: frozenset[str] = frozenset()
+    cluster_actions: frozenset[str] = frozenset()
+    everything: bool = False
+    admin_only: bool = False
+
+
+BUILTIN_ROLES: dict[str, RoleGrant] = {
+    "read": RoleGrant(db_actions=READ),
+    "readWrite": RoleGrant(db_actions=READ | WRITE),
+    "dbAdmin": RoleGrant(db_actions=DB_ADMIN),
+    "userAdmin": RoleGrant(db_actions=USER_ADMIN),
+    "dbOwner": RoleGrant(db_actions=READ | WRITE | DB_ADMIN | USER_ADMIN),
+    "readAnyDatabase": RoleGrant(any_db_actions=READ, cluster_actions=frozenset({"listDatabases"}),
+                                 admin_only=True),
+    "readWriteAnyDatabase": RoleGrant(any_db_actions=READ | WRITE,
+                                      cluster_actions=frozenset({"listDatabases"}),
+                                      admin_only=True),
+    "userAdminAnyDatabase": RoleGrant(any_db_actions=USER_ADMIN,
+                                      cluster_actions=frozenset({"listDatabases"}),
+                                      admin_only=True),
+    "dbAdminAnyDatabase": RoleGrant(any_db_actions=DB_ADMIN,
+                                    cluster_actions=frozenset({"listDatabases"}),
+                                    admin_only=True),
+    "clusterMonitor": RoleGrant(any_db_actions=frozenset({"collStats", "dbStats"}),
+                                cluster_actions=CLUSTER_MONITOR, admin_only=True),
+    "clusterManager": RoleGrant(cluster_actions=CLUSTER_MANAGER, admin_only=True),
+    "hostManager": RoleGrant(cluster_actions=HOST_MANAGER, admin_only=True),
+    "clusterAdmin": RoleGrant(any_db_actions=frozenset({"dropDatabase", "collStats", "dbStats"}),
+                              cluster_actions=CLUSTER_MONITOR | CLUSTER_MANAGER | HOST_MANAGER,
+                              admin_only=True),
+    "backup": RoleGrant(any_db_actions=READ,
+                        cluster_actions=frozenset({"listDatabases", "serverStatus",
+                                                   "getParameter", "appendOplogNote"}),
+                        admin_only=True),
+    "restore": RoleGrant(any_db_actions=WRITE | frozenset({"listCollections", "listIndexes",
+                                                           "collMod", "find"}) | USER_ADMIN,
+                         cluster_actions=frozenset({"listDatabases"}), admin_only=True),
+    "root": RoleGrant(everything=True, admin_only=True),
+    "__system": RoleGrant(everything=True, admin_only=True),
+}
+
+
+def role_exists(role: str, db: str) -> bool:
+    grant = BUILTIN_ROLES.get(role)
+    if grant is None:
+        return False
+    return not grant.admin_only or db == "admin"
+
+
+@dataclass
+class AuthenticatedUser:
+    user: str
+    db: str
+    roles: list[dict[str, str]] = field(default_factory=list)
+
+    def grants(self) -> list[tuple[str, RoleGrant]]:
+        out = []
+        for r in self.roles:
+            grant = BUILTIN_ROLES.get(r.get("role", ""))
+            if grant is not None:
+                out.append((r.get("db", self.db), grant))
+        return out
+
+
+def is_authorized(users: Iterable[AuthenticatedUser],
+                  needs: Iterable[tuple[str | None, str]]) -> bool:
+    """``needs`` is a list of (database or None for the cluster, action)."""
+    grants = [g for u in users for g in u.grants()]
+    for db, action in needs:
+        ok = False
+        for role_db, grant in grants:
+            if grant.everything:
+                ok = True
+            elif db is None:
+                ok = action in grant.cluster_actions
+            else:
+                ok = action in grant.any_db_actions or (role_db == db and
+                                                        action in grant.db_actions)
+            if ok:
+                break
+        if not ok:
+            return False
+    return True
+
+
+def privileges_of(user: AuthenticatedUser) -> list[dict[str, Any]]:
+    privs: list[dict[str, Any]] = []
+    for role_db, grant in user.grants():
+        if grant.everything:
+            privs.append({"resource": {"anyResource": True}, "actions": ["anyAction"]})
+            continue
+        if grant.db_actions:
+            privs.append({"resource": {"db": role_db, "collection": ""},
+                          "actions": sorted(grant.db_actions)})
+        if grant.any_db_actions:
+            privs.append({"resource": {"db": "", "collection": ""},
+                          "actions": sorted(grant.any_db_actions)})
+        if grant.cluster_actions:
+            privs.append({"resource": {"cluster": True},
+                          "actions": sorted(grant.cluster_actions)})
+    return privs

@@ -1,0 +1,415 @@
+"""Server administration: options, status, parameters, logs, fsync, shutdown, sessions,
+fail points."""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import os
+import platform
+from typing import Any
+
+from bson import Int64
+
+from mongoemu import MONGOD_VERSION
+from mongoemu.auth import privileges_of
+from mongoemu.dispatch import Ctx, HandleResult, command
+from mongoemu.errors import MongoError
+
+
+def _now() -> _dt.datetime:
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@command("getCmdLineOpts", admin_only=True, needs=[("cluster", "getCmdLineOpts")])
+def cmd_get_cmd_line_opts(ctx: Ctx) -> dict[str, Any]:
+    return {"argv": ["mongod", *ctx.server.config.argv], "parsed": ctx.server.config.parsed,
+            "ok": 1.0}
+
+
+def _repl_status_section(ctx: Ctx) -> dict[str, Any]:
+    repl = ctx.server.repl
+    section: dict[str, Any] = {"topologyVersion": repl.topology_version()}
+    fields = repl.hello_fields()
+    section.update(fields)
+    section["rbid"] = 1
+    return section
+
+
+@command("serverStatus", needs=[("cluster", "serverStatus")])
+def cmd_server_status(ctx: Ctx) -> dict[str, Any]:
+    server = ctx.server
+    uptime = server.uptime()
+    conns = len(server.connections)
+    reply: dict[str, Any] = {
+        "host": f"{server.hostname}:{server.config.port}",
+        "version": MONGOD_VERSION, "process": "mongod", "pid": Int64(os.getpid()),
+        "uptime": float(int(uptime)), "uptimeMillis": Int64(int(uptime * 1000)),
+        "uptimeEstimate": Int64(int(uptime)), "localTime": _now(),
+        "asserts": {"regular": 0, "warning": 0, "msg": 0, "user": 0, "tripwire": 0,
+                    "rollovers": 0},
+        "connections": {"current": conns, "available": max(0, server.config.max_conns - conns),
+                        "totalCreated": server.total_connections,
+                        "rejected": 0, "active": 1, "threaded": conns,
+                        "exhaustIsMaster": 0, "exhaustHello": server.exhaust_hello,
+                        "awaitingTopologyChanges": server.awaiting_topology_changes},
+        "globalLock": {"totalTime": Int64(int(uptime * 1e6)),
+                       "currentQueue": {"total": 0, "readers": 0, "writers": 0},
+                       "activeClients": {"total": 0, "readers": 0, "writers": 0}},
+        "mem": {"bits": 64, "resident": _rss_mb(), "virtual": _rss_mb(), "supported": True},
+        "network": {"bytesIn": Int64(server.bytes_in), "bytesOut": Int64(server.bytes_out),
+                    "physicalBytesIn": Int64(server.bytes_in),
+                    "physicalBytesOut": Int64(server.bytes_out),
+                    "numRequests": Int64(server.opcounters["command"])},
+        "opcounters": {k: Int64(v) for k, v in server.opcounters.items()},
+        "storageEngine": {"name": "wiredTiger", "supportsCommittedReads": True,
+                          "oldestRequiredTimestampForCrashRecovery": None,
+                          "supportsPendingDrops": True, "dropPendingIdents": Int64(0),
+                          "supportsSnapshotReadConcern": True, "readOnly": False,
+                          "persistent": True, "backupCursorOpen": False,
+                          "mongoemuBackend": "sqlite3"},
+        "metrics": {"cursor": {"open": {"total": Int64(len(server.dispatcher.cursors.cursors))}}},
+    }
+    if reply["storageEngine"]["oldestRequiredTimestampForCrashRecovery"] is None:
+        del reply["storageEngine"]["oldestRequiredTimestampForCrashRecovery"]
+    if server.repl.enabled:
+        reply["repl"] = _repl_status_section(ctx)
+    reply["ok"] = 1.0
+    return reply
+
+
+def _rss_mb() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _mem_mb() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (OSError, ValueError):
+        return 1024
+
+
+@command("hostInfo", needs=[("cluster", "hostInfo")])
+def cmd_host_info(ctx: Ctx) -> dict[str, Any]:
+    cores = os.cpu_count() or 1
+    mem = _mem_mb()
+    uname = platform.uname()
+    return {"system": {"currentTime": _now(), "hostname": ctx.server.hostname,
+                       "cpuAddrSize": 64, "memSizeMB": Int64(mem), "memLimitMB": Int64(mem),
+                       "numCores": cores, "numCoresAvailableToProcess": cores,
+                       "numPhysicalCores": cores, "numCpuSockets": 1,
+                       "cpuArch": uname.machine, "numaEnabled": False, "numNumaNodes": 1},
+            "os": {"type": "Linux" if uname.system == "Linux" else uname.system,
+                   "name": uname.system, "version": uname.release},
+            "extra": {"versionString": uname.version, "kernelVersion": uname.release,
+                      "pageSize": Int64(os.sysconf("SC_PAGE_SIZE"))},
+            "ok": 1.0}
+
+
+@command("connectionStatus", requires_auth=False)
+def cmd_connection_status(ctx: Ctx) -> dict[str, Any]:
+    users = ctx.conn.users
+    info: dict[str, Any] = {
+        "authenticatedUsers": [{"user": u.user, "db": u.db} for u in users],
+        "authenticatedUserRoles": [dict(r) for u in users for r in u.roles]}
+    if ctx.cmd.get("showPrivileges"):
+        info["authenticatedUserPrivileges"] = [p for u in users for p in privileges_of(u)]
+    return {"authInfo": info, "ok": 1.0}
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+RUNTIME_PARAMETERS: dict[str, Any] = {
+    "logLevel": 0,
+    "quiet": False,
+    "cursorTimeoutMillis": Int64(600000),
+    "transactionLifetimeLimitSeconds": 60,
+    "maxTransactionLockRequestTimeoutMillis": 5,
+    "notablescan": False,
+    "ttlMonitorEnabled": True,
+    "syncdelay": 60.0,
+    "diagnosticDataCollectionEnabled": True,
+    "internalQueryExecMaxBlockingSortBytes": 104857600,
+    "maxIndexBuildMemoryUsageMegabytes": 200,
+    "oplogFetcherUsesExhaust": True,
+    "replWriterThreadCount": 16,
+    "enableFlowControl": True,
+    "logComponentVerbosity": {"verbosity": 0},
+    "redactClientLogData": False,
+    "heapProfilingEnabled": False,
+    "allowMultipleArbiters": False,
+    "enableReconfigRollbackCommittedWritesCheck": True,
+    "disableSplitHorizonIPCheck": False,
+    "connPoolMaxConnsPerHost": 200,
+    "tcmallocReleaseRate": 1.0,
+}
+STARTUP_ONLY = {"enableTestCommands", "authenticationMechanisms", "tlsMode",
+                "clusterAuthMode", "featureCompatibilityVersion", "enableLocalhostAuthBypass"}
+
+
+def current_parameters(ctx: Ctx) -> dict[str, Any]:
+    server = ctx.server
+    params = dict(RUNTIME_PARAMETERS)
+    params["featureCompatibilityVersion"] = {"version": _fcv(ctx)}
+    params["authenticationMechanisms"] = ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+    params["tlsMode"] = server.config.tls.mode
+    params["clusterAuthMode"] = "keyFile" if server.config.key_file else "undefined"
+    params["enableLocalhostAuthBypass"] = True
+    for key, value in server.config.set_parameters.items():
+        value = _coerce(value)
+        default = RUNTIME_PARAMETERS.get(key)
+        if isinstance(default, bool) and isinstance(value, int):
+            value = bool(value)
+        params[key] = value
+    params.update(server.parameters)
+    if server.config.test_commands_enabled:
+        params["enableTestCommands"] = True
+    return params
+
+
+def _coerce(value: Any) -> Any:
+    if isinstance(value, str):
+        low = value.lower()
+        if low in ("true", "false"):
+            return low == "true"
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                return value
+    return value
+
+
+def _fcv(ctx: Ctx) -> str:
+    found = ctx.storage.find_by_id("admin.system.version", "featureCompatibilityVersion")
+    return found[1].get("version", "7.0") if found else "7.0"
+
+
+@command("getParameter", admin_only=True, needs=[("cluster", "getParameter")])
+def cmd_get_parameter(ctx: Ctx) -> dict[str, Any]:
+    params = current_parameters(ctx)
+    if ctx.arg == "*" or (isinstance(ctx.arg, dict) and ctx.arg.get("allParameters")):
+        return {**params, "ok": 1.0}
+    reply: dict[str, Any] = {}
+    for key in ctx.cmd:
+        if key == ctx.name or key.startswith("$") or key in ("lsid", "$db", "comment"):
+            continue
+        if key in params:
+            reply[key] = params[key]
+    if not reply:
+        raise MongoError(72, "no option found to get")
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("setParameter", admin_only=True, needs=[("cluster", "setParameter")])
+def cmd_set_parameter(ctx: Ctx) -> dict[str, Any]:
+    params = current_parameters(ctx)
+    changes = {k: v for k, v in ctx.cmd.items()
+               if k != ctx.name and not k.startswith("$") and k not in ("lsid", "comment")}
+    if not changes:
+        raise MongoError(2, "no option found to set, use help:true to see options ")
+    reply: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in params:
+            raise MongoError(72, f"attempted to set unrecognized parameter [{key}], use "
+                                 "help:true to see options ")
+        if key in STARTUP_ONLY:
+            raise MongoError(72, f"not allowed to change [{key}] at runtime")
+        if "was" not in reply:
+            reply["was"] = params[key]
+        ctx.server.parameters[key] = value
+    reply["ok"] = 1.0
+    return reply
+
+
+@command("setFeatureCompatibilityVersion", admin_only=True,
+         needs=[("cluster", "setFeatureCompatibilityVersion")])
+def cmd_set_fcv(ctx: Ctx) -> dict[str, Any]:
+    version = ctx.arg
+    if version not in ("6.0", "7.0"):
+        raise MongoError(2, f"Invalid feature compatibility version value '{version}'; "
+                            "expected '6.0' or '7.0'")
+    found = ctx.storage.find_by_id("admin.system.version", "featureCompatibilityVersion")
+    with ctx.storage.transaction(journal=True):
+        if found:
+            ctx.storage.replace("admin.system.version", found[0],
+                                {"_id": "featureCompatibilityVersion", "version": version})
+    return {"ok": 1.0}
+
+
+# -- logs ----------------------------------------------------------------------------------
+
+
+@command("getLog", admin_only=True, needs=[("cluster", "getLog")])
+def cmd_get_log(ctx: Ctx) -> dict[str, Any]:
+    logger = ctx.server.logger
+    which = ctx.arg
+    if which == "*":
+        return {"names": ["global", "startupWarnings"], "ok": 1.0}
+    if which == "global":
+        lines = logger.recent()
+        return {"totalLinesWritten": len(lines), "log": lines, "ok": 1.0}
+    if which == "startupWarnings":
+        return {"totalLinesWritten": len(logger.startup_warnings),
+                "log": list(logger.startup_warnings), "ok": 1.0}
+    if not isinstance(which, str):
+        raise MongoError(14, "Argument to getLog must be of type String; found "
+                             f"{which!r} of type {type(which).__name__}")
+    raise MongoError(96, f"No log named '{which}'")
+
+
+@command("logRotate", admin_only=True, needs=[("cluster", "logRotate")])
+def cmd_log_rotate(ctx: Ctx) -> dict[str, Any]:
+    ctx.server.logger.rotate()
+    return {"ok": 1.0}
+
+
+# -- fsync -----------------------------------------------------------------------------------
+
+
+@command("fsync", admin_only=True, needs=[("cluster", "fsync")])
+def cmd_fsync(ctx: Ctx) -> dict[str, Any]:
+    server = ctx.server
+    server.storage.checkpoint()
+    server.storage.sync()
+    if ctx.cmd.get("lock"):
+        server.fsync_lock_count += 1
+        assert server.writes_allowed is not None
+        server.writes_allowed.clear()
+        server.logger.info("COMMAND", 20386, f"conn{ctx.conn.id}",
+                           "fsync: lock acquired; now locked against writes",
+                           lockCount=server.fsync_lock_count)
+        return {"info": "now locked against writes, use db.fsyncUnlock() to unlock",
+                "lockCount": Int64(server.fsync_lock_count),
+                "seeAlso": "http://dochub.mongodb.org/core/fsynccommand", "ok": 1.0}
+    return {"numFiles": 1, "ok": 1.0}
+
+
+@command("fsyncUnlock", admin_only=True, needs=[("cluster", "unlock")])
+def cmd_fsync_unlock(ctx: Ctx) -> dict[str, Any]:
+    server = ctx.server
+    if server.fsync_lock_count <= 0:
+        raise MongoError(20, "fsyncUnlock called when not locked")
+    server.fsync_lock_count -= 1
+    if server.fsync_lock_count == 0 and server.writes_allowed is not None:
+        server.writes_allowed.set()
+    server.logger.info("COMMAND", 20465, f"conn{ctx.conn.id}", "fsyncUnlock completed",
+                       lockCount=server.fsync_lock_count)
+    return {"info": "fsyncUnlock completed", "lockCount": Int64(server.fsync_lock_count),
+            "ok": 1.0}
+
+
+# -- shutdown -------------------------------------------------------------------------------
+
+
+@command("shutdown", admin_only=True, needs=[("cluster", "shutdown")],
+         localhost_exception=False)
+async def cmd_shutdown(ctx: Ctx) -> HandleResult:
+    server = ctx.server
+    timeout = ctx.cmd.get("timeoutSecs")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+        raise MongoError(2, "timeoutSecs must be a non-negative number")
+    server.logger.info("COMMAND", 20475, f"conn{ctx.conn.id}", "Shutdown command received",
+                       force=bool(ctx.cmd.get("force", False)), timeoutSecs=timeout or 15)
+    asyncio.get_running_loop().call_soon(server.request_shutdown, "shutdown command")
+    return HandleResult({}, close_connection=True)
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+@command("endSessions", requires_auth=False)
+def cmd_end_sessions(ctx: Ctx) -> dict[str, Any]:
+    if not isinstance(ctx.arg, list):
+        raise MongoError(14, "BSON field 'endSessions.endSessions' is the wrong type, expected "
+                             "type 'array'")
+    return {"ok": 1.0}
+
+
+@command("startSession")
+def cmd_start_session(ctx: Ctx) -> dict[str, Any]:
+    import uuid
+
+    from bson import Binary
+
+    return {"id": {"id": Binary(uuid.uuid4().bytes, 4)}, "timeoutMinutes": 30, "ok": 1.0}
+
+
+@command("refreshSessions")
+def cmd_refresh_sessions(ctx: Ctx) -> dict[str, Any]:
+    return {"ok": 1.0}
+
+
+@command("killAllSessions")
+def cmd_kill_all_sessions(ctx: Ctx) -> dict[str, Any]:
+    return {"ok": 1.0}
+
+
+@command("killSessions")
+def cmd_kill_sessions(ctx: Ctx) -> dict[str, Any]:
+    return {"ok": 1.0}
+
+
+@command("logout", requires_auth=False)
+def cmd_logout(ctx: Ctx) -> dict[str, Any]:
+    ctx.conn.users = [u for u in ctx.conn.users if u.db != ctx.db]
+    return {"ok": 1.0}
+
+
+@command("getDefaultRWConcern", admin_only=True, needs=[("cluster", "getDefaultRWConcern")])
+def cmd_get_default_rw_concern(ctx: Ctx) -> dict[str, Any]:
+    return {"defaultReadConcern": {"level": "local"},
+            "defaultWriteConcern": {"w": "majority", "wtimeout": 0},
+            "defaultWriteConcernSource": "implicit", "defaultReadConcernSource": "implicit",
+            "localUpdateWallClockTime": _now(), "ok": 1.0}
+
+
+@command("currentOp", admin_only=True, needs=[("cluster", "inprog")])
+def cmd_current_op(ctx: Ctx) -> dict[str, Any]:
+    ops = []
+    for conn in ctx.server.connections.values():
+        ops.append({"type": "op", "host": f"{ctx.server.hostname}:{ctx.server.config.port}",
+                    "desc": f"conn{conn.id}", "connectionId": conn.id,
+                    "client": f"{conn.peer[0]}:{conn.peer[1]}", "active": conn is ctx.conn,
+                    "op": "command" if conn is ctx.conn else "none"})
+    return {"inprog": ops, "ok": 1.0}
+
+
+@command("killOp", admin_only=True, needs=[("cluster", "killop")])
+def cmd_kill_op(ctx: Ctx) -> dict[str, Any]:
+    return {"info": "attempting to kill op", "ok": 1.0}
+
+
+# -- fail points ------------------------------------------------------------------------------
+
+
+@command("configureFailPoint", admin_only=True, test_only=True, needs=[("cluster", "*")])
+def cmd_configure_fail_point(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.arg
+    if not isinstance(name, str):
+        raise MongoError(14, "failpoint name must be a string")
+    mode = ctx.cmd.get("mode")
+    if mode not in ("off", "alwaysOn") and not (isinstance(mode, dict) and mode):
+        raise MongoError(2, "'mode' must be one of 'off', 'alwaysOn', 'times', 'skip', "
+                            "'activationProbability'")
+    old = ctx.server.failpoints.get(name, {})
+    count = int(old.get("timesEntered", 0))
+    ctx.server.failpoints[name] = {"mode": mode, "data": ctx.cmd.get("data", {}),
+                                   "timesEntered": 0}
+    return {"count": Int64(count), "ok": 1.0}
+
+
+@command("waitForFailPoint", admin_only=True, test_only=True)
+async def cmd_wait_for_fail_point(ctx: Ctx) -> dict[str, Any]:
+    return {"ok": 1.0}
+
+
+__all__ = ["current_parameters"]

@@ -1,0 +1,347 @@
+"""mongod's command line and YAML configuration file, merged into one ServerConfig."""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    """Bad options: mongod prints the reason and exits with code 2 (EXIT_BADOPTIONS)."""
+
+    exit_code = 2
+
+
+# YAML keys mongod knows and mongoemu accepts. A prefix ending in "." accepts any subkey.
+_KNOWN_KEYS = {
+    "net.port", "net.bindIp", "net.bindIpAll", "net.ipv6", "net.maxIncomingConnections",
+    "net.tls.mode", "net.tls.certificateKeyFile", "net.tls.certificateKeyFilePassword",
+    "net.tls.CAFile", "net.tls.allowConnectionsWithoutCertificates",
+    "net.tls.allowInvalidCertificates", "net.tls.allowInvalidHostnames",
+    "net.tls.disabledProtocols", "net.tls.clusterFile", "net.tls.CRLFile",
+    "net.ssl.mode", "net.ssl.PEMKeyFile", "net.ssl.CAFile",
+    "net.ssl.allowConnectionsWithoutCertificates", "net.unixDomainSocket.",
+    "net.compression.", "net.serviceExecutor",
+    "storage.dbPath", "storage.journal.commitIntervalMs", "storage.engine",
+    "storage.wiredTiger.", "storage.oplogMinRetentionHours",
+    "storage.directoryPerDB", "storage.syncPeriodSecs", "storage.inMemory.",
+    "systemLog.destination", "systemLog.path", "systemLog.logAppend", "systemLog.logRotate",
+    "systemLog.quiet", "systemLog.verbosity", "systemLog.timeStampFormat",
+    "systemLog.component.", "systemLog.traceAllExceptions", "systemLog.syslogFacility",
+    "processManagement.fork", "processManagement.pidFilePath",
+    "processManagement.timeZoneInfo",
+    "replication.replSetName", "replication.oplogSizeMB", "replication.replSet",
+    "replication.enableMajorityReadConcern",
+    "security.keyFile", "security.authorization", "security.clusterAuthMode",
+    "security.javascriptEnabled", "security.transitionToAuth",
+    "security.redactClientLogData",
+    "setParameter.", "operationProfiling.", "cloud.", "auditLog.",
+}
+
+
+@dataclass
+class TlsConfig:
+    mode: str = "disabled"
+    certificate_key_file: str | None = None
+    certificate_key_file_password: str | None = None
+    ca_file: str | None = None
+    allow_connections_without_certificates: bool = False
+    allow_invalid_certificates: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "disabled"
+
+
+@dataclass
+class ServerConfig:
+    port: int = 27017
+    bind_ips: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    bind_ip_all: bool = False
+    dbpath: str = "/data/db"
+    repl_set: str | None = None
+    oplog_size_mb: float | None = None
+    fork: bool = False
+    pidfilepath: str | None = None
+    logpath: str | None = None
+    logappend: bool = False
+    quiet: bool = False
+    key_file: str | None = None
+    auth: bool = False
+    max_conns: int = 1_000_000
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    set_parameters: dict[str, Any] = field(default_factory=dict)
+    shutdown: bool = False
+    version: bool = False
+    help: bool = False
+    config_file: str | None = None
+    argv: list[str] = field(default_factory=list)
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth or self.key_file is not None
+
+    @property
+    def test_commands_enabled(self) -> bool:
+        return _truthy(self.set_parameters.get("enableTestCommands", False))
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _get_dotted(tree: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and not dotted.startswith("setParameter"):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _check_known(flat_keys: list[str]) -> None:
+    for key in flat_keys:
+        if key in _KNOWN_KEYS:
+            continue
+        if any(known.endswith(".") and key.startswith(known) for known in _KNOWN_KEYS):
+            continue
+        if key.startswith("setParameter"):
+            continue
+        raise ConfigError(f"Error parsing YAML config file: Unrecognized option: {key}")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"Error parsing command line: {message}\n"
+                          "try 'mongod --help' for more information")
+
+
+def _build_argparser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mongod", add_help=False, allow_abbrev=False)
+    a = p.add_argument
+    a("-h", "--help", action="store_true")
+    a("--version", action="store_true")
+    a("-f", "--config")
+    a("--port", type=str)
+    a("--bind_ip")
+    a("--bind_ip_all", action="store_true", default=None)
+    a("--ipv6", action="store_true", default=None)
+    a("--maxConns", type=str)
+    a("--dbpath")
+    a("--directoryperdb", action="store_true", default=None)
+    a("--wiredTigerCacheSizeGB")
+    a("--storageEngine")
+    a("--replSet")
+    a("--oplogSize", type=str)
+    a("--fork", action="store_true", default=None)
+    a("--pidfilepath")
+    a("--logpath")
+    a("--logappend", action="store_true", default=None)
+    a("--syslog", action="store_true", default=None)
+    a("--quiet", action="store_true", default=None)
+    a("-v", "--verbose", action="count")
+    a("--keyFile")
+    a("--auth", action="store_true", default=None)
+    a("--noauth", action="store_true", default=None)
+    a("--clusterAuthMode")
+    a("--setParameter", action="append", default=[])
+    a("--tlsMode")
+    a("--tlsCertificateKeyFile")
+    a("--tlsCertificateKeyFilePassword")
+    a("--tlsCAFile")
+    a("--tlsAllowConnectionsWithoutCertificates", action="store_true", default=None)
+    a("--tlsAllowInvalidCertificates", action="store_true", default=None)
+    a("--tlsAllowInvalidHostnames", action="store_true", default=None)
+    a("--tlsDisabledProtocols")
+    a("--sslMode")
+    a("--sslPEMKeyFile")
+    a("--sslCAFile")
+    a("--shutdown", action="store_true", default=None)
+    a("--nounixsocket", action="store_true", default=None)
+    a("--unixSocketPrefix")
+    a("--timeZoneInfo")
+    a("--enableMajorityReadConcern")
+    return p
+
+
+_TLS_MODES = {"disabled", "allowTLS", "preferTLS", "requireTLS"}
+_SSL_TO_TLS = {"disabled": "disabled", "allowSSL": "allowTLS", "preferSSL": "preferTLS",
+               "requireSSL": "requireTLS"}
+
+
+def parse_config(argv: list[str]) -> ServerConfig:
+    """Parse mongod-style arguments (without the program name) and any config file."""
+    ns = _build_argparser().parse_args(argv)
+    parsed: dict[str, Any] = {}
+    config_path = ns.config
+    if config_path:
+        try:
+            with open(config_path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ConfigError(f"Error reading config file: {exc.strerror}") from exc
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"Error parsing YAML config file: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError("Error parsing YAML config file: the file is not a mapping")
+        _check_known(list(_flatten(loaded)))
+        parsed = loaded
+        parsed["config"] = config_path
+
+    def cli(dotted: str, value: Any) -> None:
+        if value is not None:
+            _set_dotted(parsed, dotted, value)
+
+    cli("net.port", _int_opt("port", ns.port))
+    cli("net.bindIp", ns.bind_ip)
+    cli("net.bindIpAll", ns.bind_ip_all)
+    cli("net.ipv6", ns.ipv6)
+    cli("net.maxIncomingConnections", _int_opt("maxConns", ns.maxConns))
+    cli("storage.dbPath", ns.dbpath)
+    cli("storage.directoryPerDB", ns.directoryperdb)
+    cli("replication.replSet", ns.replSet)
+    if ns.oplogSize is not None:
+        cli("replication.oplogSizeMB", _number_opt("oplogSize", ns.oplogSize))
+    cli("processManagement.fork", ns.fork)
+    cli("processManagement.pidFilePath", ns.pidfilepath)
+    if ns.logpath is not None:
+        cli("systemLog.destination", "file")
+        cli("systemLog.path", ns.logpath)
+    if ns.syslog:
+        cli("systemLog.destination", "syslog")
+    cli("systemLog.logAppend", ns.logappend)
+    cli("systemLog.quiet", ns.quiet)
+    cli("security.keyFile", ns.keyFile)
+    if ns.auth:
+        cli("security.authorization", "enabled")
+    if ns.noauth:
+        cli("security.authorization", "disabled")
+    cli("security.clusterAuthMode", ns.clusterAuthMode)
+    tls_mode = ns.tlsMode or (_SSL_TO_TLS.get(ns.sslMode, ns.sslMode) if ns.sslMode else None)
+    cli("net.tls.mode", tls_mode)
+    cli("net.tls.certificateKeyFile", ns.tlsCertificateKeyFile or ns.sslPEMKeyFile)
+    cli("net.tls.certificateKeyFilePassword", ns.tlsCertificateKeyFilePassword)
+    cli("net.tls.CAFile", ns.tlsCAFile or ns.sslCAFile)
+    cli("net.tls.allowConnectionsWithoutCertificates", ns.tlsAllowConnectionsWithoutCertificates)
+    cli("net.tls.allowInvalidCertificates", ns.tlsAllowInvalidCertificates)
+    cli("net.tls.allowInvalidHostnames", ns.tlsAllowInvalidHostnames)
+    for item in ns.setParameter:
+        if "=" not in item:
+            raise ConfigError(f"Illegal option assignment: \"{item}\"")
+        key, value = item.split("=", 1)
+        _set_dotted(parsed, "setParameter", {**parsed.get("setParameter", {}), key: value})
+    if ns.shutdown:
+        cli("processManagement.shutdown", True)
+
+    cfg = ServerConfig(argv=list(argv), parsed=parsed, config_file=config_path,
+                       shutdown=bool(ns.shutdown), version=bool(ns.version),
+                       help=bool(ns.help))
+    g = lambda key, default=None: _get_dotted(parsed, key, default)  # noqa: E731
+    port = g("net.port", 27017)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"Error parsing option \"net.port\": bad value {port!r}")
+    cfg.port = port
+    bind = g("net.bindIp")
+    if bind is not None:
+        cfg.bind_ips = [h.strip() for h in str(bind).split(",") if h.strip()]
+    cfg.bind_ip_all = bool(g("net.bindIpAll", False))
+    if cfg.bind_ip_all and bind is not None:
+        raise ConfigError("BadValue: Only one of net.bindIp and net.bindIpAll is allowed")
+    cfg.max_conns = int(g("net.maxIncomingConnections", 1_000_000))
+    cfg.dbpath = str(g("storage.dbPath", "/data/db"))
+    repl = g("replication.replSet") or g("replication.replSetName")
+    cfg.repl_set = str(repl).split("/", 1)[0] if repl else None
+    oplog = g("replication.oplogSizeMB")
+    if oplog is not None:
+        if isinstance(oplog, bool) or not isinstance(oplog, (int, float)) or oplog <= 0:
+            raise ConfigError("BadValue: bad --oplogSize, arg must be greater than 0")
+        cfg.oplog_size_mb = oplog
+    cfg.fork = bool(g("processManagement.fork", False))
+    cfg.pidfilepath = g("processManagement.pidFilePath")
+    destination = g("systemLog.destination")
+    cfg.logpath = g("systemLog.path") if destination in ("file", None) else None
+    if destination == "file" and not cfg.logpath:
+        raise ConfigError("BadValue: systemLog.path is required if systemLog.destination is "
+                          "to a file")
+    cfg.logappend = bool(g("systemLog.logAppend", False))
+    cfg.quiet = bool(g("systemLog.quiet", False))
+    if cfg.fork and not cfg.logpath and destination != "syslog":
+        raise ConfigError("BadValue: --fork has to be used with --logpath or --syslog")
+    cfg.key_file = g("security.keyFile")
+    authz = g("security.authorization")
+    if authz not in (None, "enabled", "disabled"):
+        raise ConfigError(f"Error parsing option \"security.authorization\": bad value {authz!r}")
+    cfg.auth = authz == "enabled"
+    tls = TlsConfig()
+    tls_mode = g("net.tls.mode") or _SSL_TO_TLS.get(g("net.ssl.mode", ""), None)
+    if tls_mode is not None:
+        if tls_mode not in _TLS_MODES:
+            raise ConfigError(f"BadValue: unsupported value for tlsMode {tls_mode}")
+        tls.mode = tls_mode
+    tls.certificate_key_file = g("net.tls.certificateKeyFile") or g("net.ssl.PEMKeyFile")
+    tls.certificate_key_file_password = g("net.tls.certificateKeyFilePassword")
+    tls.ca_file = g("net.tls.CAFile") or g("net.ssl.CAFile")
+    tls.allow_connections_without_certificates = bool(
+        g("net.tls.allowConnectionsWithoutCertificates",
+          g("net.ssl.allowConnectionsWithoutCertificates", False)))
+    tls.allow_invalid_certificates = bool(g("net.tls.allowInvalidCertificates", False))
+    if tls.enabled and not tls.certificate_key_file:
+        raise ConfigError("BadValue: need tlsCertificateKeyFile or certificateSelector when TLS "
+                          "is enabled")
+    cfg.tls = tls
+    params = g("setParameter", {}) or {}
+    if not isinstance(params, dict):
+        raise ConfigError("Error parsing YAML config file: setParameter must be a mapping")
+    cfg.set_parameters = dict(params)
+    return cfg
+
+
+def _int_opt(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"Error parsing option \"{name}\" as int: Bad digit \"{value}\" "
+                          "while parsing") from None
+
+
+def _number_opt(name: str, value: str) -> float | int:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"Error parsing option \"{name}\" as double") from None
+
+
+def resolve_path(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
