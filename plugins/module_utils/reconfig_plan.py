@@ -39,6 +39,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     ReplSetConfig,
     normalize_host,
     parse_version,
+    safe_bool,
     to_json_view,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.validation import validate_config
@@ -153,7 +154,7 @@ class _Change:
     """One unit of change: a member replaced, added, removed or edited, or the settings."""
 
     def __init__(self, kind, member_id=None, before=None, after=None, voting=False, gains_vote=False):
-        self.kind = kind  # add | remove | edit | settings
+        self.kind = kind  # add | remove | edit | settings | top
         self.member_id = member_id
         self.before = before
         self.after = after
@@ -167,8 +168,9 @@ class _Change:
         return (self.after or self.before or {}).get("host")
 
     def describe(self):
-        if self.kind == "settings":
-            return "settings: " + ", ".join(sorted(_diff_keys(self.before, self.after)))
+        if self.kind in ("settings", "top"):
+            prefix = "settings: " if self.kind == "settings" else ""
+            return prefix + ", ".join(sorted(_diff_keys(self.before, self.after)))
         if self.kind == "add":
             role = "arbiter" if self.after["arbiterOnly"] else ("voter" if self.after["votes"] else "non-voter")
             return "add %s (_id %s) as %s" % (self.host, self.member_id, role)
@@ -230,26 +232,36 @@ def _changes(current, desired, version):
         after_settings.setdefault("replicaSetId", before_settings["replicaSetId"])
     if before_settings != after_settings:
         changes.append(_Change("settings", before=before_settings, after=after_settings))
+    before_top, after_top = _top_fields(current), _top_fields(desired)
+    if before_top != after_top:
+        changes.append(_Change("top", before=before_top, after=after_top))
     return changes
 
 
+def _top_fields(doc):
+    """The top-level fields a reconfig may change (besides members and settings)."""
+    return {"writeConcernMajorityJournalDefault": safe_bool(doc.get("writeConcernMajorityJournalDefault"), True)}
+
+
 def _apply(state, change):
-    members, settings = state
+    """The state (members by _id, settings, top-level fields) after one change."""
+    members, settings, top = state
     members = dict(members)
     if change.kind == "remove":
         members.pop(change.member_id, None)
     elif change.kind in ("add", "edit"):
         members[change.member_id] = change.after
-    else:
+    elif change.kind == "settings":
         settings = change.after
-    return members, settings
+    else:
+        top = change.after
+    return members, settings, top
 
 
 def _document(base, state, version_number):
-    members, settings = state
+    members, settings, top = state
     doc = {"_id": base["_id"], "version": version_number, "protocolVersion": 1}
-    if "writeConcernMajorityJournalDefault" in base:
-        doc["writeConcernMajorityJournalDefault"] = base["writeConcernMajorityJournalDefault"]
+    doc.update(top)
     if base.get("configsvr"):
         doc["configsvr"] = True
     doc["members"] = [copy.deepcopy(members[i]) for i in sorted(members)]
@@ -287,7 +299,9 @@ def _expected_primary(state, primary, preferred=None):
 def lower_bound(changes):
     """The fewest steps that reach the target.
 
-    V = the voting changes (one per step). A member that is removed and re-added (its
+    V = the voting changes (one per step). plan_reconfig adds one more step, when this gives
+    one, if the primary must go and no member electable now stays electable (its successor
+    is added or raised first). A member that is removed and re-added (its
     host, arbiterOnly or buildIndexes changes) cannot be both in one step, so its re-add
     comes in a later step than its removal: when every voting change is such a removal,
     one more step is needed; with any replacement at all, at least two.
@@ -302,6 +316,18 @@ def lower_bound(changes):
         return max(voting, 1)
     replaced_voting = len([c for c in changes if c.voting and id(c) in replaced])
     return max(voting + (1 if voting == replaced_voting else 0), 2)
+
+
+def _needs_successor_step(current, desired, primary, version):
+    """True when the primary must be removed or made unelectable but no member electable now
+    stays electable: its successor has to be added or raised in an earlier step."""
+    if primary is None:
+        return False
+    before = dict((m.normalized_host, normalize_member(m.doc, version)) for m in ReplSetConfig(current).members)
+    after = dict((m.normalized_host, normalize_member(m.doc, version)) for m in ReplSetConfig(desired).members)
+    if _electable(after.get(primary)):
+        return False
+    return not any(_electable(before.get(h)) and _electable(m) for h, m in after.items() if h != primary)
 
 
 def plan_reconfig(current, desired, primary=None, target_version="8.0"):
@@ -322,9 +348,13 @@ def plan_reconfig(current, desired, primary=None, target_version="8.0"):
         raise PlanError("the current config has no valid version")
     primary = normalize_host(primary) if primary else None
     changes = _changes(current, desired, version)
-    plan = Plan(current_version=live.version, lower_bound=lower_bound(changes),
+    bound = lower_bound(changes)
+    if bound == 1 and _needs_successor_step(current, desired, primary, version):
+        bound = 2
+    plan = Plan(current_version=live.version, lower_bound=bound,
                 voting_changes=len([c for c in changes if c.voting]), primary_before=primary, primary_after=primary)
-    state = (dict((m.id, normalize_member(m.doc, version)) for m in live.members), normalize_settings(live.settings))
+    state = (dict((m.id, normalize_member(m.doc, version)) for m in live.members), normalize_settings(live.settings),
+             _top_fields(current))
     preferred = dict((m["host"], m["priority"]) for m in
                      (normalize_member(d.doc, version) for d in ReplSetConfig(desired).members) if _electable(m))
     path = None
@@ -339,36 +369,58 @@ def plan_reconfig(current, desired, primary=None, target_version="8.0"):
                         % (plan.lower_bound, plan.lower_bound + _EXTRA_STEPS, "; ".join(c.describe() for c in changes)))
     if changes and len(path) > plan.lower_bound:
         plan.extra_steps_reason = (
-            "%d step(s) more than the lower bound: in fewer, some step breaks a rule mongod applies that only "
-            "ordering cannot avoid (such as the PSA check or the arbiter limit)" % (len(path) - plan.lower_bound))
+            "%d step(s) more than the lower bound: in fewer, some step breaks a rule mongod applies (such as the "
+            "PSA check or the arbiter limit), or the primary would have to step down with no electable member to "
+            "take over (raise another member's priority first)" % (len(path) - plan.lower_bound))
+    previous = state
     for number, (chosen, batch, state) in enumerate(path or [], 1):
         doc = _document(current, state, live.version + number)
         step_changes = ([chosen] if chosen is not None else []) + batch
-        _track_primary(plan, state, number, preferred)
+        _track_primary(plan, previous, state, number, preferred)
+        previous = state
         plan.steps.append(Step(number=number, config=doc, reason=_reason(chosen, batch),
                                changes=[c.describe() for c in step_changes],
                                voting_change=chosen.describe() if chosen is not None else None))
     return plan
 
 
-def _track_primary(plan, state, number, preferred):
+def _primary_moves(previous, state, primary, preferred):
+    """How installing `state` over `previous` moves the primary: (stepdown_to, takeover_to,
+    primary_after). A primary that the step removes or makes unelectable must step down
+    first, to a member electable both in the installed config and after the step;
+    stepdown_to is False when there is none (the step cannot come yet)."""
+    if primary is None:
+        return None, None, None
+    stepdown_to = None
+    if not _electable(next((m for m in state[0].values() if m["host"] == primary), None)):
+        candidates = [m for i, m in state[0].items()
+                      if m["host"] != primary and _electable(m) and _electable(previous[0].get(i))]
+        if not candidates:
+            return False, None, primary
+        # towards the member that is primary in the desired config when it can take over now
+        stepdown_to = sorted(candidates, key=lambda m: (-preferred.get(m["host"], -1), -m["priority"], m["_id"]))[0]["host"]
+        primary = stepdown_to
+    after = _expected_primary(state, primary, preferred)
+    return stepdown_to, (after if after != primary else None), after
+
+
+def _track_primary(plan, previous, state, number, preferred):
     """Insert the stepdown a step needs before it, and note a takeover it causes after it."""
-    primary_member = next((m for m in state[0].values() if m["host"] == plan.primary_after), None)
-    if plan.primary_after and not _electable(primary_member):
-        target = _expected_primary(state, None, preferred)
-        plan.actions.append({"action": "stepdown", "before_step": number, "from": plan.primary_after, "to": target,
+    stepdown_to, takeover_to, after = _primary_moves(previous, state, plan.primary_after, preferred)
+    if stepdown_to:
+        removed = not any(m["host"] == plan.primary_after for m in state[0].values())
+        plan.actions.append({"action": "stepdown", "before_step": number, "from": plan.primary_after, "to": stepdown_to,
                              "reason": "%s is %s by step %d; mongod runs a reconfig only on an electable primary"
-                                       % (plan.primary_after,
-                                          "removed" if primary_member is None else "made unelectable", number)})
+                                       % (plan.primary_after, "removed" if removed else "made unelectable", number)})
         plan.elections_expected += 1
-        plan.primary_after = target
+        plan.primary_after = stepdown_to
     plan.actions.append({"action": "reconfig", "step": number})
-    after = _expected_primary(state, plan.primary_after, preferred) if plan.primary_after else None
-    if after != plan.primary_after:
-        plan.actions.append({"action": "await_primary", "after_step": number, "from": plan.primary_after, "to": after,
-                             "reason": "priority takeover: %s now has the highest priority" % after})
+    if takeover_to:
+        plan.actions.append({"action": "await_primary", "after_step": number, "from": plan.primary_after,
+                             "to": takeover_to,
+                             "reason": "priority takeover: %s now has the highest priority" % takeover_to})
         plan.elections_expected += 1
-        plan.primary_after = after
+    plan.primary_after = after
 
 
 def _reason(chosen, batch):
@@ -385,12 +437,13 @@ def _fault_tolerance(state):
     return voters - (voters // 2 + 1)
 
 
-def _elections(state, primary, preferred):
-    """Elections a state causes: a stepdown when the primary leaves or becomes unelectable,
-    or a priority takeover."""
-    if primary is None:
-        return 0
-    return 0 if _expected_primary(state, primary, preferred) == primary else 1
+def _elections(previous, state, primary, preferred):
+    """Elections a step causes (a stepdown before it, a priority takeover after it), or None
+    when it needs a stepdown that no member could win."""
+    stepdown_to, takeover_to, _after = _primary_moves(previous, state, primary, preferred)
+    if stepdown_to is False:
+        return None
+    return int(bool(stepdown_to)) + int(bool(takeover_to))
 
 
 def _valid_step(state, previous_doc, target_version):
@@ -434,30 +487,33 @@ class _Search:
             if len(applied) == len(self.changes) and (self.best is None or elections < self.best[0]):
                 self.best = (elections, list(path))
             return
-        for chosen, batch, trial in self._candidates(state, previous_doc, applied, primary, last=number == steps):
+        for chosen, batch, trial in self._candidates(state, previous_doc, applied, primary, steps - number + 1):
             if self.budget <= 0 or self._good_enough():
                 return
             self.budget -= 1
-            moved = _elections(trial, primary, self.preferred)
+            moved = _elections(state, trial, primary, self.preferred)
             if self.best is not None and elections + moved >= self.best[0]:
                 continue
             doc = _document(self.base_doc, trial, self.base_version + number)
             done = applied | set(id(c) for c in ([chosen] if chosen is not None else []) + batch)
             path.append((chosen, batch, trial))
-            after = _expected_primary(trial, primary, self.preferred) if primary else None
+            after = _primary_moves(state, trial, primary, self.preferred)[2]
             self._extend(trial, doc, done, steps, number + 1, after, elections + moved, path)
             path.pop()
 
-    def _candidates(self, state, previous_doc, applied, primary, last):
+    def _candidates(self, state, previous_doc, applied, primary, steps_left):
         """Valid steps from `state`, best first: at most one voting change plus free changes
-        (on the last step: all that remain)."""
+        (on the last step: all that remain). A step without a voting change is considered
+        only when more steps are left than voting changes."""
+        last = steps_left == 1
         pending = [c for c in self.changes if id(c) not in applied]
         free = sorted((c for c in pending if not c.voting), key=_free_order)
         voting = [c for c in pending if c.voting and (c.requires is None or id(c.requires) in applied)]
         blockers = set(id(c.requires) for c in pending if c.requires is not None)
         options = []
         seen = set()
-        for chosen in voting or [None]:
+        spare = steps_left > len([c for c in pending if c.voting])
+        for chosen in voting + ([None] if spare or not voting else []):
             now = applied | ({id(chosen)} if chosen is not None else set())
             ready_free = [c for c in free if (c.requires is None or id(c.requires) in applied)
                           and (c.follows is None or id(c.follows) in now)]
@@ -465,7 +521,9 @@ class _Search:
             if last:
                 batches = [ready_free] if len(ready_free) == len(free) else []
             else:
-                batches = [ready_free, _greedy_batch(ready_free, base, previous_doc, self.target_version), []]
+                sparing = [c for c in ready_free if c.host != primary]  # the primary's own change waits
+                batches = [ready_free, _greedy_batch(ready_free, base, previous_doc, self.target_version),
+                           sparing, _greedy_batch(sparing, base, previous_doc, self.target_version), []]
             for batch in batches:
                 key = (id(chosen), tuple(id(c) for c in batch))
                 if key in seen:
@@ -476,8 +534,11 @@ class _Search:
                     trial = _apply(trial, change)
                 if not _valid_step(trial, previous_doc, self.target_version):
                     continue
+                moved = _elections(state, trial, primary, self.preferred)
+                if moved is None:
+                    continue  # the primary would have to step down with nobody to take over
                 touches_primary = chosen is not None and chosen.host == primary and not chosen.gains_vote
-                score = (-_elections(trial, primary, self.preferred), chosen is not None and id(chosen) in blockers,
+                score = (-moved, chosen is not None and id(chosen) in blockers,
                          _fault_tolerance(trial), chosen is not None and chosen.gains_vote, not touches_primary,
                          len(batch), -(chosen.member_id or 0) if chosen is not None else 0)
                 options.append((score, len(options), chosen, batch, trial))
@@ -498,9 +559,11 @@ def _greedy_batch(ready_free, base, previous_doc, target_version):
 
 
 def _free_order(change):
-    """Edits (priorities first, so the primary moves once) before additions, settings last."""
-    order = {"edit": 0, "remove": 1, "add": 2, "settings": 3}[change.kind]
-    return (order, change.member_id if change.member_id is not None else -1)
+    """Edits (priorities first, so the primary moves once) before additions, settings last;
+    additions by priority, highest first, so a future primary joins early."""
+    order = {"edit": 0, "remove": 1, "add": 2, "settings": 3, "top": 3}[change.kind]
+    priority = change.after["priority"] if change.kind == "add" else 0
+    return (order, -priority, change.member_id if change.member_id is not None else -1)
 
 
 def render_plan_markdown(plan):
