@@ -437,12 +437,9 @@ def _fault_tolerance(state):
     return voters - (voters // 2 + 1)
 
 
-def _elections(previous, state, primary, preferred):
-    """Elections a step causes (a stepdown before it, a priority takeover after it), or None
-    when it needs a stepdown that no member could win."""
-    stepdown_to, takeover_to, _after = _primary_moves(previous, state, primary, preferred)
-    if stepdown_to is False:
-        return None
+def _elections(moves):
+    """Elections a step causes: a stepdown before it and a priority takeover after it."""
+    stepdown_to, takeover_to, _after = moves
     return int(bool(stepdown_to)) + int(bool(takeover_to))
 
 
@@ -491,13 +488,14 @@ class _Search:
             if self.budget <= 0 or self._good_enough():
                 return
             self.budget -= 1
-            moved = _elections(state, trial, primary, self.preferred)
+            moves = _primary_moves(state, trial, primary, self.preferred)
+            moved = _elections(moves)
             if self.best is not None and elections + moved >= self.best[0]:
                 continue
             doc = _document(self.base_doc, trial, self.base_version + number)
             done = applied | set(id(c) for c in ([chosen] if chosen is not None else []) + batch)
             path.append((chosen, batch, trial))
-            after = _primary_moves(state, trial, primary, self.preferred)[2]
+            after = moves[2]
             self._extend(trial, doc, done, steps, number + 1, after, elections + moved, path)
             path.pop()
 
@@ -534,9 +532,10 @@ class _Search:
                     trial = _apply(trial, change)
                 if not _valid_step(trial, previous_doc, self.target_version):
                     continue
-                moved = _elections(state, trial, primary, self.preferred)
-                if moved is None:
+                moves = _primary_moves(state, trial, primary, self.preferred)
+                if moves[0] is False:
                     continue  # the primary would have to step down with nobody to take over
+                moved = _elections(moves)
                 touches_primary = chosen is not None and chosen.host == primary and not chosen.gains_vote
                 score = (-moved, chosen is not None and id(chosen) in blockers,
                          _fault_tolerance(trial), chosen is not None and chosen.gains_vote, not touches_primary,
