@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import (
     DEFAULT_PORT,
     MAX_VOTING_MEMBERS,
+    HostParseError,
     ReplSetConfig,
     normalize_host,
     parse_host,
@@ -79,7 +80,9 @@ class _Spec:
         port = get("mongodb_port")
         if port is not None:
             port = _number(port, "mongodb_port", name, integer=True)
-            self.host = normalize_host("%s:%d" % (name, port)) if ":" not in name else None
+            if name.count(":") > 1 and not name.startswith("["):
+                name = "[%s]" % name  # an IPv6 literal
+            self.host = normalize_host("%s:%d" % (name, port)) if not name.rsplit("]", 1)[-1].count(":") else None
         else:
             self.host = normalize_host(name)
         if self.host is None:
@@ -93,6 +96,8 @@ class _Spec:
         self.delay = _number(delay, "mongodb_secondary_delay_secs", who, integer=True) if delay is not None else 0
         votes = get("mongodb_votes")
         self.explicit_votes = _number(votes, "mongodb_votes", who, integer=True) if votes is not None else None
+        if self.explicit_votes not in (None, 0, 1):
+            raise DesiredConfigError("%s: mongodb_votes must be 0 or 1, got %r" % (who, votes))
         priority = get("mongodb_priority")
         self.explicit_priority = _number(priority, "mongodb_priority", who) if priority is not None else None
         member_id = get("mongodb_member_id")
@@ -238,6 +243,8 @@ def build_desired_config(members, replset_name, settings=None, write_concern_mod
         }
         docs.append(doc)
     config = {"_id": replset_name, "version": 1, "members": docs}
+    if settings is not None and not isinstance(settings, Mapping):
+        raise DesiredConfigError("settings must be a mapping of mongod's settings fields, got %r" % (settings,))
     out_settings = dict(settings or {})
     if current:
         live = ReplSetConfig(current)
@@ -276,7 +283,10 @@ def member_vars_from_config(config, domain_key="dc", rack_key="rack"):
     """
     result = []
     for m in ReplSetConfig(config).members:
-        name, port = parse_host(m.host)
+        try:
+            name, port = parse_host(m.host)
+        except HostParseError as exc:
+            raise DesiredConfigError("members[%d]: cannot read host %r: %s" % (m.index, m.host, exc))
         hostvars = {"mongodb_host": name, "mongodb_port": port, "mongodb_member_id": m.id,
                     "mongodb_priority": m.base_priority, "mongodb_votes": m.base_votes}
         tags = dict(m.tags)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 try:
     import pymongo
-    from pymongo import MongoClient
+    from bson import ObjectId
+    from pymongo import MongoClient, ReadPreference
     from pymongo import errors as pymongo_errors
     PYMONGO_IMPORT_ERROR = None
 except ImportError as exc:  # reported by the module with missing_required_lib
@@ -150,8 +151,11 @@ class ReplicaSetConnection:
 
     def admin(self, command, direct_host=None, retries=3, **kwargs):
         """Run an admin command, retrying (bounded) when the primary moved or a connection
-        dropped; any other failure becomes a ConnectionProblem naming the hosts."""
+        dropped; any other failure becomes a ConnectionProblem naming the hosts.
+        Extended-JSON ObjectIds ({"$oid": hex}, as the pure core writes them) are sent as
+        BSON ObjectIds."""
         last = None
+        command = to_bson(command)
         for attempt in range(retries + 1):
             try:
                 return self.client(direct_host).admin.command(command, **kwargs)
@@ -203,10 +207,12 @@ class ReplicaSetConnection:
         return self.admin("hello", direct_host=host)
 
     def status(self, direct_host=None):
-        return self.admin("replSetGetStatus", direct_host=direct_host)
+        """replSetGetStatus from the primary, or from a secondary when there is none."""
+        return self.admin("replSetGetStatus", direct_host=direct_host, read_preference=ReadPreference.PRIMARY_PREFERRED)
 
     def config(self, direct_host=None):
-        return self.admin("replSetGetConfig", direct_host=direct_host)["config"]
+        return self.admin("replSetGetConfig", direct_host=direct_host,
+                          read_preference=ReadPreference.PRIMARY_PREFERRED)["config"]
 
     def oplog_window(self, host):
         """(first, last, window in hours) of a member's oplog, or None without one."""
@@ -220,6 +226,17 @@ class ReplicaSetConnection:
             return None
         seconds = last["ts"].time - first["ts"].time
         return {"first": first["ts"].time, "last": last["ts"].time, "hours": round(seconds / 3600.0, 3)}
+
+
+def to_bson(value):
+    """{"$oid": hex} -> ObjectId, recursively; everything else unchanged."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("$oid"), str):
+            return ObjectId(value["$oid"])
+        return type(value)((k, to_bson(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [to_bson(v) for v in value]
+    return value
 
 
 def wait_until(probe, done, timeout, what, describe=str, interval=0.25, max_interval=2.0, clock=time.monotonic,

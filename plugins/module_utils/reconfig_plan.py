@@ -343,9 +343,10 @@ def plan_reconfig(current, desired, primary=None, target_version="8.0"):
               if e.rule not in _SEQUENCED_RULES]
     if errors:
         raise PlanError("the desired config is refused:\n" + "\n".join(str(e) for e in errors))
+    malformed = [e for e in validate_config(current, target_version=target_version).errors if e.rule.startswith("schema.")]
+    if malformed:
+        raise PlanError("the current config cannot be read:\n" + "\n".join(str(e) for e in malformed))
     live = ReplSetConfig(current)
-    if live.version is None:
-        raise PlanError("the current config has no valid version")
     primary = normalize_host(primary) if primary else None
     changes = _changes(current, desired, version)
     bound = lower_bound(changes)

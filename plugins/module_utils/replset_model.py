@@ -42,24 +42,28 @@ class HostParseError(ValueError):
 
 
 def parse_version(text):
-    """'7.0' -> (7, 0). Raises ValueError for anything but a supported major.minor."""
+    """'7.0' -> (7, 0). Any major.minor from 4.4 to 8.x is accepted (rapid releases such as
+    5.3 included); ValueError otherwise."""
     value = str(text).strip()
-    if value not in SUPPORTED_VERSIONS:
-        raise ValueError("target_version must be one of %s, got %r" % (", ".join(SUPPORTED_VERSIONS), text))
-    major, minor = value.split(".")
-    return int(major), int(minor)
+    parts = value.split(".")
+    if len(parts) == 2 and all(p.isdigit() for p in parts) and (4, 4) <= (int(parts[0]), int(parts[1])) < (9, 0):
+        return int(parts[0]), int(parts[1])
+    raise ValueError("target_version must be a MongoDB version from 4.4 to 8.x such as %s, got %r"
+                     % (", ".join(SUPPORTED_VERSIONS), text))
 
 
 def server_version_rules(version_string):
-    """The rules to apply for a server version string (buildInfo.version): the newest
-    supported release not newer than it ('7.0.14' -> '7.0', '6.3.1' -> '6.0');
-    versions before 4.4 get '4.4'."""
+    """The target version for a server version string (buildInfo.version): its major.minor
+    ('7.0.14' -> '7.0', '5.3.1' -> '5.3'), clamped to 4.4..8.x."""
     try:
         major, minor = (int(part) for part in str(version_string).split(".")[:2])
     except ValueError:
         return SUPPORTED_VERSIONS[-1]
-    eligible = [v for v in SUPPORTED_VERSIONS if parse_version(v) <= (major, minor)]
-    return eligible[-1] if eligible else SUPPORTED_VERSIONS[0]
+    if (major, minor) < (4, 4):
+        return "4.4"
+    if major >= 9:
+        return "8.0"
+    return "%d.%d" % (major, minor)
 
 
 def is_number(value):
@@ -68,8 +72,12 @@ def is_number(value):
 
 
 def truncate(value, default):
-    """numberInt()/safeInt64 semantics: a double is truncated towards zero."""
-    if not is_number(value) or (isinstance(value, float) and not math.isfinite(value)):
+    """numberInt()/safeInt64 semantics: a double is truncated towards zero, NaN is 0."""
+    if not is_number(value):
+        return default
+    if isinstance(value, float) and math.isnan(value):
+        return 0
+    if isinstance(value, float) and not math.isfinite(value):
         return default
     return int(value)
 

@@ -83,8 +83,9 @@ def condition_met(summary, wait_for, member=None, state=None, max_lag_seconds=No
         row = next((r for r in summary["members"] if r["host"] == wanted), None)
         return row is not None and row["state_str"] == state
     if wait_for == "lag":
-        lags = [r["lag_seconds"] for r in summary["members"] if r["state"] == 2]
-        return summary["primary"] is not None and all(lag is not None and lag <= max_lag_seconds for lag in lags)
+        others = [r for r in summary["members"] if r["state"] not in (1, 7)]
+        return summary["primary"] is not None and all(
+            r["state"] == 2 and r["lag_seconds"] is not None and r["lag_seconds"] <= max_lag_seconds for r in others)
     return True
 
 

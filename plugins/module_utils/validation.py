@@ -32,6 +32,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     as_dict,
     is_localhost,
     is_number,
+    normalize_host,
     parse_host,
     parse_version,
     replica_set_id_hex,
@@ -85,6 +86,8 @@ RULES = {
     "settings.default_write_concern": ("BadValue", "getLastErrorDefaults must wait for at least one member"),
     "settings.custom_default_write_concern": (5624101, "from 5.0 getLastErrorDefaults can only be {w: 1, wtimeout: 0}"),
     "settings.default_write_concern_mode": ("BadValue", "getLastErrorDefaults names a mode that is not defined"),
+    "settings.default_write_concern_unsatisfiable": ("UnsatisfiableWriteConcern",
+                                                     "before 5.0, getLastErrorDefaults must be satisfiable"),
     "settings.write_concern_mode_count": ("BadValue", "a mode's counts are numbers whose integer part is > 0"),
     "settings.write_concern_mode_tag": ("NoSuchKey", "a mode's tag keys appear in some member's tags"),
     # replSetInitiate
@@ -105,7 +108,7 @@ RULES = {
 # Rules whose outcome depends on the target version (see validate_config's target_version).
 VERSION_DEPENDENT_RULES = frozenset(("member.id_range_4_4", "member.delay_field", "members.multiple_arbiters",
                                      "settings.custom_default_write_concern", "settings.default_write_concern_mode",
-                                     "reconfig.psa"))
+                                     "settings.default_write_concern_unsatisfiable", "reconfig.psa"))
 
 # Warnings: mongod accepts these, an operator wants to know.
 WARNINGS = {
@@ -193,6 +196,8 @@ def validate_config(config, current=None, target_version="8.0", force=False, ini
     Raises ValueError only for an unsupported target_version.
     """
     version = parse_version(target_version)
+    if member_domains is not None and not isinstance(member_domains, dict):
+        raise ValueError("member_domains must be a mapping of host to domain, got %s" % type(member_domains).__name__)
     doc = to_json_view(config)
     found = _Collector()
     _check_structure(doc, found)
@@ -409,7 +414,7 @@ def _check_member(m, version, found):
         if m.base_priority != 0:
             found.error("member.arbiter_priority", m.pointer + "/priority", "an arbiter's priority must be 0, got %s"
                         % doc.get("priority"), m.label)
-    elif m.priority > 0:
+    if m.priority > 0:  # mongod's member checks, which arbiters with a priority fail too
         if m.base_votes == 0:
             found.error("member.priority_non_voter", m.pointer + "/priority",
                         "priority must be 0 when non-voting (votes: 0)", m.label)
@@ -479,7 +484,7 @@ def _check_horizon_names(cfg, found):
         for host in [m.normalized_host] + [h for h in as_dict(m.doc.get("horizons")).values() if isinstance(h, str)]:
             if host is None:
                 continue
-            key = host.strip()
+            key = normalize_host(host) or host.strip()
             if key in seen and seen[key] is not m:
                 found.error("members.horizon_names", m.pointer + "/horizons", "%s is used by %s too"
                             % (key, seen[key].label), m.label)
@@ -527,11 +532,11 @@ def _check_settings(cfg, version, found, operation):
     if rsid is not None and replica_set_id_hex(rsid) == "0" * 24:
         found.error("settings.replica_set_id", "/settings/replicaSetId", "replicaSetId cannot be all zeros")
     modes = cfg.write_concern_modes
-    _check_default_write_concern(settings.get("getLastErrorDefaults"), modes, version, operation, found)
+    _check_default_write_concern(settings.get("getLastErrorDefaults"), modes, version, operation, cfg.members, found)
     _check_write_concern_modes(cfg, modes, found)
 
 
-def _check_default_write_concern(gle, modes, version, operation, found):
+def _check_default_write_concern(gle, modes, version, operation, members, found):
     if not isinstance(gle, dict):
         return
     path = "/settings/getLastErrorDefaults"
@@ -549,6 +554,24 @@ def _check_default_write_concern(gle, modes, version, operation, found):
     elif isinstance(w, str) and w != "majority" and w not in modes:
         found.error("settings.default_write_concern_mode", path + "/w", "getLastErrorDefaults uses mode %r, which "
                     "getLastErrorModes does not define" % w)
+    elif version < (5, 0):
+        _check_default_write_concern_satisfiable(w, modes, members, path, found)
+
+
+def _check_default_write_concern_satisfiable(w, modes, members, path, found):
+    """Before 5.0, replSetInitiate and replSetReconfig refuse a getLastErrorDefaults the
+    members cannot satisfy (checkIfWriteConcernCanBeSatisfied)."""
+    data = [m for m in members if not m.arbiter]
+    if is_number(w) and truncate(w, 1) > len(data):
+        found.error("settings.default_write_concern_unsatisfiable", path + "/w", "getLastErrorDefaults w: %s needs "
+                    "%d data-bearing members, the config has %d" % (w, truncate(w, 1), len(data)))
+    elif isinstance(w, str) and w in modes and isinstance(modes[w], dict):
+        for key, count in modes[w].items():
+            values = set(m.tags[key] for m in data if key in m.tags)
+            if is_number(count) and truncate(count, 0) > len(values):
+                found.error("settings.default_write_concern_unsatisfiable", path + "/w", "getLastErrorDefaults uses "
+                            "mode %r, which needs %d distinct %r values; the members have %d"
+                            % (w, truncate(count, 0), key, len(values)))
 
 
 def _check_write_concern_modes(cfg, modes, found):
@@ -589,16 +612,11 @@ def _check_initiate(cfg, found):
 # -- replSetReconfig: validateConfigForReconfig(old, new, force) -----------------------
 
 def _check_transition(old, new, version, force, found):
-    if not force and new.version is not None and old.version is not None:
-        new_term = new.doc.get("term", -1) if is_number(new.doc.get("term", -1)) else -1
-        if old.term == -1 or new_term == -1:
-            newer = new.version > old.version
-            shown = "version %d, current %d" % (new.version, old.version)
-        else:
-            newer = (new_term, new.version) > (old.term, old.version)
-            shown = "(term %d, version %d), current (term %d, version %d)" % (new_term, new.version, old.term, old.version)
-        if not newer:
-            found.error("reconfig.version", "/version", "the new config must be newer than the current one: %s" % shown)
+    # replSetReconfig ignores the document's term (it uses the node's current term), so with
+    # the term equal on both sides only the version decides; force picks its own version.
+    if not force and new.version is not None and old.version is not None and new.version <= old.version:
+        found.error("reconfig.version", "/version", "the new config must have a higher version than the current one "
+                    "(%d); got %d" % (old.version, new.version))
     if old.name is not None and new.name is not None and old.name != new.name:
         found.error("reconfig.set_name", "/_id", "the set name cannot change (%r -> %r)" % (old.name, new.name))
     old_rsid = replica_set_id_hex(old.settings.get("replicaSetId"))

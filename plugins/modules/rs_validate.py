@@ -159,10 +159,12 @@ def load_config_file(path):
     if not os.path.isfile(path):
         return None, "config_file %s does not exist" % path
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except (IOError, OSError) as exc:
         return None, "cannot read config_file %s: %s" % (path, exc)
+    except UnicodeDecodeError as exc:
+        return None, "config_file %s is not UTF-8 text: %s" % (path, exc)
     parse_errors = (ValueError, yaml.YAMLError) if HAS_YAML else (ValueError,)
     try:
         # JSON is YAML; without PyYAML on the host, only JSON can be read

@@ -65,6 +65,7 @@ def test_rs_validate_module_cases(playbook, tmp_path):
     (tmp_path / "bad.yml").write_text("_id: rs0\nmembers: [ {_id: 0, host: a\n")
     (tmp_path / "list.json").write_text("[1, 2]")
     (tmp_path / "typo.json").write_text('{"_id": "rs0", "version": 1, "members": [{"_id": 0, "host": "a:1", "priorty": 2}]}')
+    (tmp_path / "latin1.yml").write_bytes(b"_id: r\xe9s\n")
     (tmp_path / "good.yml").write_text("_id: rs0\nversion: 1\nmembers:\n  - {_id: 0, host: 'a:1'}\n")
     result = playbook("tests/integration/files/rs_validate_cases.yml", "localhost,", "-e", "case_dir=%s" % tmp_path)
     assert result.returncode == 0, result.stdout

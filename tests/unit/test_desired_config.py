@@ -116,10 +116,23 @@ def test_too_many_pinned_voters_is_an_error():
     ({"inventory_hostname": "a:1", "mongodb_port": 2}, "not a valid host"),
     ({"mongodb_port": 2}, "mongodb_host (or inventory_hostname) is required"),
     ({"inventory_hostname": "a", "mongodb_arbiter": True, "mongodb_tags": {"x": "y"}}, "an arbiter cannot carry tags"),
+    ({"inventory_hostname": "a", "mongodb_votes": 2}, "mongodb_votes must be 0 or 1"),
 ])
 def test_bad_host_variables_name_the_host(hostvars, message):
     with pytest.raises(DesiredConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_desired_config([hostvars], "rs0")
+
+
+def test_ipv6_members_can_set_a_port():
+    config = build_desired_config([host("fd00::1", mongodb_port=27018), host("[fd00::2]", mongodb_port=27019)], "rs0")
+    assert [m["host"] for m in config["members"]] == ["[fd00::1]:27018", "[fd00::2]:27019"]
+    again = build_desired_config(member_vars_from_config(config), "rs0")
+    assert [m["host"] for m in again["members"]] == ["[fd00::1]:27018", "[fd00::2]:27019"]
+
+
+def test_settings_must_be_a_mapping():
+    with pytest.raises(DesiredConfigError, match="settings must be a mapping"):
+        build_desired_config([host("a")], "rs0", settings=5)
 
 
 def test_duplicate_hosts_are_refused():

@@ -192,6 +192,12 @@ def test_journal_default_change_is_a_step():
     assert plan.steps[0].config["writeConcernMajorityJournalDefault"] is False
 
 
+def test_a_malformed_live_config_is_refused():
+    broken = config([{"host": "m0.example.net:27017"}])
+    with pytest.raises(PlanError, match="the current config cannot be read"):
+        plan_reconfig(broken, THREE)
+
+
 def test_an_invalid_desired_config_is_refused_with_the_reasons():
     desired = copy.deepcopy(THREE)
     desired["members"][1]["hidden"] = True

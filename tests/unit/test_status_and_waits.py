@@ -112,3 +112,25 @@ def test_connection_options_build_pymongo_arguments():
     assert kwargs["tlsCAFile"] == "/ca.pem" and kwargs["serverSelectionTimeoutMS"] == 7000
     direct = options.client_kwargs(direct_host="a:27017")
     assert direct["directConnection"] is True and "replicaSet" not in direct
+
+
+def test_lag_wait_needs_every_data_member_to_be_a_secondary():
+    recovering = summarize_status({"set": "rs0", "members": [member(0, 1, 5), member(1, 2, 5),
+                                                             dict(member(2, 2, 5), state=3, stateStr="RECOVERING")]},
+                                  CONFIG)
+    assert not condition_met(recovering, "lag", max_lag_seconds=100)
+    with_arbiter = summarize_status({"set": "rs0", "members": [member(0, 1, 5), member(1, 2, 4), member(2, 7, 0)]},
+                                    CONFIG)
+    assert condition_met(with_arbiter, "lag", max_lag_seconds=1)
+
+
+def test_extended_json_object_ids_are_sent_as_bson():
+    bson = pytest.importorskip("bson")
+    from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import to_bson
+
+    command = {"replSetReconfig": {"_id": "rs0", "settings": {"replicaSetId": {"$oid": "65a1b2c3d4e5f60718293a4b"}},
+                                   "members": [{"_id": 0, "tags": {"$oid": 5}}]}}
+    converted = to_bson(command)
+    assert list(converted) == ["replSetReconfig"]
+    assert converted["replSetReconfig"]["settings"]["replicaSetId"] == bson.ObjectId("65a1b2c3d4e5f60718293a4b")
+    assert converted["replSetReconfig"]["members"][0]["tags"] == {"$oid": 5}

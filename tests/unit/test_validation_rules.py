@@ -173,6 +173,8 @@ CASES = [
      with_horizons(lambda i: {"ext": "10.0.0.%d:27017" % i}), {}),
     ("members.horizon_names", "BadValue", "/members/1/horizons",
      with_horizons(lambda i: {"ext": "e0.example.com:1"} if i == 0 else None), {}),
+    ("members.horizon_names", "BadValue", "/members/1/horizons",
+     with_horizons(lambda i: {"ext": "db1.example.net" if i == 0 else "e%d.example.com:1" % i}), {}),
     ("members.localhost_mix", "BadValue", "/members/2/host", with_member(2, host="localhost:27017"), {}),
     ("members.localhost_mix", "BadValue", "/members/2/host", with_member(2, host="127.0.0.12:27017"), {}),
     ("members.voters", "BadValue", "/members", with_members(8), {}),
@@ -192,6 +194,12 @@ CASES = [
      with_settings(getLastErrorDefaults={"w": 1, "wtimeout": 500}), {"current": current_with()}),
     ("settings.default_write_concern_mode", "BadValue", "/settings/getLastErrorDefaults/w",
      with_settings(getLastErrorDefaults={"w": "nowhere"}), {"target_version": "4.4"}),
+    ("settings.default_write_concern_unsatisfiable", "UnsatisfiableWriteConcern", "/settings/getLastErrorDefaults/w",
+     with_settings(getLastErrorDefaults={"w": 4}), {"target_version": "4.4"}),
+    ("settings.default_write_concern_unsatisfiable", "UnsatisfiableWriteConcern", "/settings/getLastErrorDefaults/w",
+     with_settings(getLastErrorDefaults={"w": "allDC"}, getLastErrorModes={"allDC": {"dc": 4}}), {"target_version": "4.4"}),
+    ("schema.unknown_field", 40415, "/settings/getLastErrorDefaults/wtimeoutMS",
+     with_settings(getLastErrorDefaults={"w": 1, "wtimeoutMS": 0}), {}),
     ("settings.write_concern_mode_count", "BadValue", "/settings/getLastErrorModes/x/dc",
      with_settings(getLastErrorModes={"x": {"dc": 0.5}}), {}),
     ("settings.write_concern_mode_tag", "NoSuchKey", "/settings/getLastErrorModes/x/zone",
@@ -200,8 +208,9 @@ CASES = [
     ("initiate.replica_set_id", "InvalidReplicaSetConfig", "/settings/replicaSetId",
      dict(with_settings(replicaSetId=RSID), version=1), {"initiate": True}),
     ("reconfig.version", "NewReplicaSetConfigurationIncompatible", "/version", base(version=1), {"current": current_with()}),
-    ("reconfig.version", "NewReplicaSetConfigurationIncompatible", "/version", base(version=5, term=2),
-     {"current": current_with(version=1, term=3)}),
+    # replSetReconfig ignores the document's term: a higher term does not make a lower version newer
+    ("reconfig.version", "NewReplicaSetConfigurationIncompatible", "/version", base(version=2, term=9),
+     {"current": current_with(version=3, term=5)}),
     ("reconfig.set_name", "InvalidReplicaSetConfig", "/_id", base(_id="rs1"), {"current": current_with()}),
     ("reconfig.replica_set_id", "NewReplicaSetConfigurationIncompatible", "/settings/replicaSetId",
      with_settings(replicaSetId=OTHER_RSID), {"current": current_with(settings={"replicaSetId": RSID})}),
@@ -222,7 +231,7 @@ CASES = [
 
 ERROR_CODE_NUMBERS = {"TypeMismatch": 14, "BadValue": 2, "FailedToParse": 9, "NoSuchKey": 4, "UnsupportedFormat": 12,
                       "InvalidReplicaSetConfig": 93, "NewReplicaSetConfigurationIncompatible": 103,
-                      "RepairedReplicaSetNode": 270}
+                      "RepairedReplicaSetNode": 270, "UnsatisfiableWriteConcern": 100}
 
 
 def _ids(case):
@@ -297,6 +306,34 @@ def test_values_mongod_truncates_are_accepted():
     assert not validate_config(with_member(2, _id=1.9)).valid  # 1.9 is _id 1, already taken
     assert validate_config(base(protocolVersion=1.5)).valid
     assert validate_config(base(version=2.0)).valid
+
+
+def test_an_arbiter_with_a_priority_fails_the_member_priority_rules_too():
+    result = validate_config(with_arbiter(priority=2, hidden=True))
+    assert sorted(f.rule for f in result.errors) == ["member.arbiter_priority", "member.priority_hidden"]
+
+
+def test_term_does_not_change_the_version_rule():
+    assert validate_config(base(version=5, term=2), current=current_with(version=1, term=3)).valid
+
+
+def test_satisfiable_defaults_pass_on_4_4():
+    assert validate_config(with_settings(getLastErrorDefaults={"w": 3}), target_version="4.4").valid
+    assert validate_config(with_settings(getLastErrorDefaults={"w": "multiDC"}), target_version="4.4").valid
+
+
+def test_nan_votes_count_as_zero_as_mongod_reads_them():
+    result = validate_config(with_member(1, votes=float("nan")))
+    assert [f.rule for f in result.errors] == ["member.priority_non_voter"]
+
+
+def test_negative_fractions_truncate_to_zero_delay():
+    assert validate_config(with_member(2, secondaryDelaySecs=-0.5)).valid
+
+
+def test_member_domains_must_be_a_mapping():
+    with pytest.raises(ValueError, match="member_domains must be a mapping"):
+        validate_config(base(), member_domains=["a"])
 
 
 def test_arbiter_default_priority_is_silently_zero():
