@@ -33,6 +33,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     normalize_host,
     parse_host,
     parse_version,
+    tag_values,
 )
 
 MEMBER_VARS = (
@@ -195,7 +196,7 @@ def auto_write_concern_modes(specs_or_config, domain_key="dc", rack_key="rack"):
     members = ReplSetConfig(specs_or_config).members
     modes = {}
     for mode, key in (("multiDC", domain_key), ("multiRack", rack_key)):
-        values = set(m.tags[key] for m in members if not m.arbiter and key in m.tags)
+        values = tag_values(members, key)
         if len(values) >= 2:
             modes[mode] = {key: 2}
     return modes

@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import (
     ReplSetConfig,
     normalize_host,
+    tag_values,
     truncate,
 )
 
@@ -31,7 +32,7 @@ def member_domain(member, domain_key, member_domains):
 def _mode_satisfiable(constraints, members):
     for key, count in constraints.items():
         needed = truncate(count, 0)
-        values = set(m.tags[key] for m in members if not m.arbiter and key in m.tags)
+        values = tag_values(members, key)
         if needed <= 0 or len(values) < needed:
             return False
     return True

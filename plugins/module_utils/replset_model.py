@@ -315,6 +315,12 @@ class ReplSetConfig:
         return self._by_host.get(wanted) if wanted is not None else None
 
 
+def tag_values(members, key):
+    """The distinct values of tag `key` among members (arbiters carry no tags): what a
+    write-concern mode counts."""
+    return set(m.tags[key] for m in members if not m.arbiter and key in m.tags)
+
+
 def replica_set_id_hex(value):
     """The hex of a replicaSetId given as a bson ObjectId or as extended JSON {'$oid': hex}."""
     if isinstance(value, dict) and isinstance(value.get("$oid"), str):

@@ -37,6 +37,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     parse_version,
     replica_set_id_hex,
     safe_bool,
+    tag_values,
     to_json_view,
     truncate,
 )
@@ -567,7 +568,7 @@ def _check_default_write_concern_satisfiable(w, modes, members, path, found):
                     "%d data-bearing members, the config has %d" % (w, truncate(w, 1), len(data)))
     elif isinstance(w, str) and w in modes and isinstance(modes[w], dict):
         for key, count in modes[w].items():
-            values = set(m.tags[key] for m in data if key in m.tags)
+            values = tag_values(data, key)
             if is_number(count) and truncate(count, 0) > len(values):
                 found.error("settings.default_write_concern_unsatisfiable", path + "/w", "getLastErrorDefaults uses "
                             "mode %r, which needs %d distinct %r values; the members have %d"
@@ -575,10 +576,7 @@ def _check_default_write_concern_satisfiable(w, modes, members, path, found):
 
 
 def _check_write_concern_modes(cfg, modes, found):
-    tag_values = {}
-    for m in cfg.members:
-        for key, value in m.tags.items():
-            tag_values.setdefault(key, set()).add(value)
+    carried = set(key for m in cfg.members for key in m.tags)
     for mode, constraints in modes.items():
         if not isinstance(constraints, dict):
             continue
@@ -589,14 +587,14 @@ def _check_write_concern_modes(cfg, modes, found):
             if truncate(count, 0) <= 0:
                 found.error("settings.write_concern_mode_count", path, "mode %s: %s: %r must be a positive integer "
                             "(mongod reads %d)" % (mode, key, count, truncate(count, 0)))
-            elif key not in tag_values:
+            elif key not in carried:
                 found.error("settings.write_concern_mode_tag", path, "mode %s counts tag %r, which no member carries"
                             % (mode, key))
-            elif truncate(count, 0) > len(tag_values[key]):
+            elif truncate(count, 0) > len(tag_values(cfg.members, key)):
+                values = sorted(tag_values(cfg.members, key))
                 found.warn("write_concern.unsatisfiable", path, "mode %s needs %d distinct %r values but members "
                            "have %d (%s): writes with w: %r can never be acknowledged"
-                           % (mode, truncate(count, 0), key, len(tag_values[key]),
-                              ", ".join(sorted(tag_values[key])), mode))
+                           % (mode, truncate(count, 0), key, len(values), ", ".join(values), mode))
 
 
 # -- replSetInitiate -------------------------------------------------------------------

@@ -172,7 +172,10 @@ def main():
         "%s to be %s" % (params["member"], params["state"]) if wait_for == "member_state"
         else "every secondary within %s s of the primary" % params["max_lag_seconds"])
     started = time.monotonic()
-    with ReplicaSetConnection(ConnectionOptions.from_params(params)) as conn:
+    options = ConnectionOptions.from_params(params)
+    if wait_for != "none":  # one poll must not outlast the whole wait
+        options.server_selection_timeout = min(options.server_selection_timeout, max(params["timeout"], 1.0))
+    with ReplicaSetConnection(options) as conn:
         try:
             if wait_for == "none":
                 summary, polls = read_summary(conn, params["oplog_window"], params["domain_key"]), 1

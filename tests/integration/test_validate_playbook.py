@@ -9,6 +9,17 @@ from conftest import ROOT
 
 EXAMPLES = {"two_dc_ny_fr": "myapp", "three_dc": "orders", "dr_passive": "billing"}
 
+# The fault-domain conclusions each example must show: the rows of its report.
+CONCLUSIONS = {
+    "two_dc_ny_fr": ['"| FR | 2 | 3/5 | ny1.myapp.example:30000 | yes | no | yes |"',
+                     '"| NY | 3 | 2/5 | NONE | no | no | no |"'],
+    "three_dc": ['"| dc1 | 2 | 3/5 | db1.dc2.example:27017 | yes | yes | yes |"',
+                 '"| dc2 | 2 | 3/5 | db1.dc1.example:27017 | yes | yes | yes |"',
+                 '"| dc3 | 1 | 4/5 | db1.dc1.example:27017 | yes | yes | yes |"'],
+    "dr_passive": ['"| dr | 1 | 2/3 | billing1.main.example:27017 | yes | no |"',
+                   '"| main | 2 | 1/3 | NONE | no | no |"'],
+}
+
 
 @pytest.mark.playbook
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -16,6 +27,8 @@ def test_example_inventories_pass(playbook, name):
     result = playbook("playbooks/validate.yml", os.path.join(ROOT, "inventories", "examples", name))
     assert result.returncode == 0, result.stdout
     assert "Fault domains of %s (by dc)" % EXAMPLES[name] in result.stdout
+    for row in CONCLUSIONS[name]:
+        assert row in result.stdout, row
     assert "failed=0" in result.stdout
 
 
