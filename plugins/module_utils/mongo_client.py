@@ -54,6 +54,10 @@ class ConnectionProblem(Exception):
     """Connecting or talking to the set failed; the message is meant for people."""
 
 
+class AuthenticationProblem(ConnectionProblem):
+    """The credentials were refused (AuthenticationFailed)."""
+
+
 class CommandFailed(ConnectionProblem):
     """mongod answered a command with an error (code, codeName and its message)."""
 
@@ -150,17 +154,22 @@ class ReplicaSetConnection:
     # -- commands --------------------------------------------------------------------
 
     def admin(self, command, direct_host=None, retries=3, **kwargs):
-        """Run an admin command, retrying (bounded) when the primary moved or a connection
-        dropped; any other failure becomes a ConnectionProblem naming the hosts.
-        Extended-JSON ObjectIds ({"$oid": hex}, as the pure core writes them) are sent as
-        BSON ObjectIds."""
+        """Run a command on the admin database (see command())."""
+        return self.command("admin", command, direct_host=direct_host, retries=retries, **kwargs)
+
+    def command(self, database, command, direct_host=None, retries=3, **kwargs):
+        """Run a command, retrying (bounded) when the primary moved or a connection dropped;
+        any other failure becomes a ConnectionProblem naming the hosts. Extended-JSON
+        ObjectIds ({"$oid": hex}, as the pure core writes them) are sent as BSON ObjectIds."""
         last = None
         command = to_bson(command)
         for attempt in range(retries + 1):
             try:
-                return self.client(direct_host).admin.command(command, **kwargs)
+                return self.client(direct_host)[database].command(command, **kwargs)
             except pymongo_errors.OperationFailure as exc:
-                if exc.code in (13, 18):
+                if exc.code == 18:
+                    raise AuthenticationProblem(self._auth_message(exc))
+                if exc.code == 13:
                     raise ConnectionProblem(self._auth_message(exc))
                 if exc.code not in _RETRYABLE_CODES or attempt == retries:
                     details = exc.details or {}

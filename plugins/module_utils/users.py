@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Users as data (pure): role lists normalised the way usersInfo reports them, and the
+changes that take a user from what the server has to what is wanted."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class RoleError(ValueError):
+    """A role entry that is neither a name nor {role, db}."""
+
+
+def normalize_roles(roles, database):
+    """Role names and {role, db} mappings -> a sorted list of {"role", "db"} (a bare name
+    means a role of the user's own database)."""
+    result = set()
+    for entry in roles or []:
+        if isinstance(entry, str) and entry:
+            result.add((entry, database))
+        elif isinstance(entry, dict) and isinstance(entry.get("role"), str) and entry.get("role"):
+            result.add((entry["role"], str(entry.get("db") or database)))
+        else:
+            raise RoleError("a role is a name or a mapping with role (and db), got %r" % (entry,))
+    return [{"role": role, "db": db} for role, db in sorted(result)]
+
+
+def user_changes(existing, wanted_roles, state, password_matches, update_password):
+    """What to do: a list of (command name, reason). `existing` is the usersInfo entry or None;
+    `password_matches` is whether the given password already authenticates (None: unknown)."""
+    if state == "absent":
+        return [("dropUser", "the user exists")] if existing else []
+    if existing is None:
+        return [("createUser", "the user does not exist")]
+    changes = []
+    have = normalize_roles(existing.get("roles"), existing.get("db"))
+    if have != wanted_roles:
+        changes.append(("updateUser.roles", "roles differ: %s -> %s" % (_show(have), _show(wanted_roles))))
+    if update_password == "always" and password_matches is not True:
+        changes.append(("updateUser.pwd", "update_password is always and the password differs"))
+    return changes
+
+
+def _show(roles):
+    return ", ".join("%s@%s" % (r["role"], r["db"]) for r in roles) or "none"

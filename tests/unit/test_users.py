@@ -1,0 +1,25 @@
+"""User roles and the changes between what the server has and what is wanted (pure)."""
+import pytest
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.users import RoleError, normalize_roles, user_changes
+
+
+def test_roles_are_normalised_and_sorted():
+    assert normalize_roles(["readWrite", {"role": "read", "db": "reports"}, "readWrite", {"role": "dbAdmin"}], "app") == [
+        {"role": "dbAdmin", "db": "app"}, {"role": "read", "db": "reports"}, {"role": "readWrite", "db": "app"}]
+    with pytest.raises(RoleError, match="a role is a name or a mapping"):
+        normalize_roles([5], "app")
+
+
+def test_changes_between_existing_and_wanted():
+    existing = {"user": "u", "db": "app", "roles": [{"role": "readWrite", "db": "app"}]}
+    wanted = normalize_roles(["readWrite"], "app")
+    assert user_changes(None, wanted, "present", None, "on_create") == [("createUser", "the user does not exist")]
+    assert user_changes(existing, wanted, "present", None, "on_create") == []
+    assert user_changes(existing, wanted, "present", True, "always") == []
+    assert [c[0] for c in user_changes(existing, wanted, "present", False, "always")] == ["updateUser.pwd"]
+    more = normalize_roles(["readWrite", "dbAdmin"], "app")
+    assert user_changes(existing, more, "present", None, "on_create") == [
+        ("updateUser.roles", "roles differ: readWrite@app -> dbAdmin@app, readWrite@app")]
+    assert user_changes(existing, wanted, "absent", None, "on_create") == [("dropUser", "the user exists")]
+    assert user_changes(None, wanted, "absent", None, "on_create") == []
