@@ -35,6 +35,23 @@ def playbook():
     return run
 
 
+@pytest.fixture
+def start_member(tmp_path):
+    """start_member(*mongod_args) -> a running mongoemu member on a free 127.0.0.x address;
+    every member started is stopped by pid after the test."""
+    started = []
+
+    def start(*args):
+        host, port = pick_address()
+        emu = Emu(root=tmp_path / ("member%d" % len(started)), host=host, port=port, extra_args=list(args))
+        started.append(emu)
+        emu.start()
+        return emu
+    yield start
+    for emu in started:
+        emu.stop()
+
+
 @pytest.fixture(scope="module")
 def single_member_set(tmp_path_factory):
     """A one-member replica set rs0 on mongoemu (tag dc: a), initiated and primary; stopped by pid."""

@@ -3,16 +3,10 @@
 Multi-step reconfigurations need replica sets of several members (mongoemu part 2)."""
 import pytest
 
-from conftest import Emu, pick_address
-
 
 @pytest.fixture
-def uninitiated_member(tmp_path):
-    host, port = pick_address()
-    emu = Emu(root=tmp_path / "member", host=host, port=port, extra_args=["--replSet", "rsc"])
-    emu.start()
-    yield emu
-    emu.stop()
+def uninitiated_member(start_member):
+    return start_member("--replSet", "rsc")
 
 
 @pytest.mark.playbook

@@ -1,16 +1,10 @@
 """quorum.mongodb.user against an emulated member with authorization on."""
 import pytest
 
-from conftest import Emu, pick_address
-
 
 @pytest.fixture
-def auth_member(tmp_path):
-    host, port = pick_address()
-    emu = Emu(root=tmp_path / "auth", host=host, port=port, extra_args=["--auth"])
-    emu.start()
-    yield emu
-    emu.stop()
+def auth_member(start_member):
+    return start_member("--auth")
 
 
 @pytest.mark.playbook
