@@ -225,16 +225,28 @@ class ReplicaSetConnection:
 
     def oplog_window(self, host):
         """(first, last, window in hours) of a member's oplog, or None without one."""
+        stats = self.oplog_stats(host)
+        if stats is None:
+            return None
+        seconds = stats["newest_seconds"] - stats["oldest_seconds"]
+        return {"first": stats["oldest_seconds"], "last": stats["newest_seconds"], "hours": round(seconds / 3600.0, 3)}
+
+    def oplog_stats(self, host):
+        """A member's oplog: oldest and newest entry times (s), configured and used bytes,
+        and minRetentionHours; None when it has no oplog entries."""
         try:
-            oplog = self.client(host).local["oplog.rs"]
-            first = oplog.find_one({}, sort=[("$natural", 1)], projection={"ts": 1, "wall": 1})
-            last = oplog.find_one({}, sort=[("$natural", -1)], projection={"ts": 1, "wall": 1})
+            local = self.client(host).local
+            first = local["oplog.rs"].find_one({}, sort=[("$natural", 1)], projection={"ts": 1})
+            last = local["oplog.rs"].find_one({}, sort=[("$natural", -1)], projection={"ts": 1})
+            stats = local.command("collStats", "oplog.rs")
+            truncation = self.client(host).admin.command("serverStatus").get("oplogTruncation") or {}
         except pymongo_errors.PyMongoError as exc:
             raise ConnectionProblem("cannot read local.oplog.rs on %s: %s" % (host, exc))
         if not first or not last:
             return None
-        seconds = last["ts"].time - first["ts"].time
-        return {"first": first["ts"].time, "last": last["ts"].time, "hours": round(seconds / 3600.0, 3)}
+        return {"host": host, "oldest_seconds": first["ts"].time, "newest_seconds": last["ts"].time,
+                "size_bytes": stats.get("maxSize") or stats.get("size", 0), "used_bytes": stats.get("size", 0),
+                "min_retention_hours": float(truncation.get("oplogMinRetentionHours") or 0)}
 
 
 def to_bson(value):
