@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 try:
     import pymongo
-    from bson import ObjectId
+    from bson import ObjectId, Timestamp
     from pymongo import MongoClient, ReadPreference
     from pymongo import errors as pymongo_errors
     PYMONGO_IMPORT_ERROR = None
@@ -247,6 +247,16 @@ class ReplicaSetConnection:
         return {"host": host, "oldest_seconds": first["ts"].time, "newest_seconds": last["ts"].time,
                 "size_bytes": stats.get("maxSize") or stats.get("size", 0), "used_bytes": stats.get("size", 0),
                 "min_retention_hours": float(truncation.get("oplogMinRetentionHours") or 0)}
+
+    def oplog_bytes_since(self, host, seconds):
+        """Bytes written to a member's oplog after `seconds` (entries times their average size)."""
+        try:
+            local = self.client(host).local
+            count = local["oplog.rs"].count_documents({"ts": {"$gt": Timestamp(int(seconds), 0xFFFFFFFF)}})
+            average = local.command("collStats", "oplog.rs").get("avgObjSize", 0)
+        except pymongo_errors.PyMongoError as exc:
+            raise ConnectionProblem("cannot read local.oplog.rs on %s: %s" % (host, exc))
+        return count * average
 
 
 def to_bson(value):

@@ -83,7 +83,14 @@ def oplog_size_for(rate_bytes_per_hour, target_hours=DEFAULT_TARGET_HOURS, headr
         raise OplogMathError("need rate >= 0, target_hours > 0 and headroom >= 1 (got %s, %s, %s)"
                              % (rate_bytes_per_hour, target_hours, headroom))
     wanted = int(math.ceil(rate_bytes_per_hour * target_hours * headroom / MB))
-    size, limited = wanted, []
+    return clamp_oplog_size(wanted, rate_bytes_per_hour, free_disk_bytes, current_size_bytes, max_disk_fraction)
+
+
+def clamp_oplog_size(wanted_mb, rate_bytes_per_hour, free_disk_bytes=None, current_size_bytes=0,
+                     max_disk_fraction=0.5):
+    """`wanted_mb` within replSetResizeOplog's 990 MB..1 PB and max_disk_fraction of
+    (free disk + current oplog); says what limited it."""
+    size, limited = wanted_mb, []
     if size < MIN_OPLOG_MB:
         size, limited = MIN_OPLOG_MB, ["minimum 990 MB"]
     if size > MAX_OPLOG_MB:
@@ -93,7 +100,7 @@ def oplog_size_for(rate_bytes_per_hour, target_hours=DEFAULT_TARGET_HOURS, headr
         if size > budget:
             size = max(budget, 0)
             limited.append("%d%% of free disk (%d MB)" % (round(max_disk_fraction * 100), budget))
-    return OplogSize(size_mb=size, wanted_mb=wanted, window_hours=window_hours(size * MB, rate_bytes_per_hour),
+    return OplogSize(size_mb=size, wanted_mb=wanted_mb, window_hours=window_hours(size * MB, rate_bytes_per_hour),
                      limited_by=limited)
 
 
