@@ -55,6 +55,9 @@ options:
     default: 60
 notes:
   - Supports C(check_mode) and C(diff_mode).
+  - With authorization on and no user yet, C(replSetInitiate) works only through the localhost exception -
+    run the module on the member itself (C(delegate_to) its host, O(hosts) pointing at 127.0.0.1), then
+    create the first administrator with M(quorum.mongodb.user).
 """
 
 EXAMPLES = r"""
@@ -157,9 +160,13 @@ def apply_plan(module, conn, plan, result):
             result["steps_applied"] += 1
 
 
+def current_primary(conn):
+    """The primary's host as the set reports it (from any reachable member), or None."""
+    return next((normalize_host(m["name"]) for m in conn.status().get("members", []) if m.get("state") == 1), None)
+
+
 def step_down(module, conn, action):
-    hello = conn.hello(conn.options.seeds[0])
-    primary = normalize_host(hello.get("primary"))
+    primary = current_primary(conn)
     if primary != normalize_host(action["from"]):
         return  # the primary already moved (a priority takeover did it)
     try:
@@ -169,9 +176,8 @@ def step_down(module, conn, action):
         raise StepFailed("stepdown of %s before step %d was refused: %s" % (primary, action["before_step"], exc))
     except ConnectionProblem:
         pass  # the primary closes connections as it steps down
-    wait_until(lambda: normalize_host(conn.hello(conn.options.seeds[0]).get("primary")),
-               lambda p: p is not None and p != primary, timeout=module.params["step_timeout"],
-               what="a new primary after stepping down %s" % primary)
+    wait_until(lambda: current_primary(conn), lambda p: p is not None and p != primary,
+               timeout=module.params["step_timeout"], what="a new primary after stepping down %s" % primary)
 
 
 def reconfig(module, conn, step, total):
@@ -243,7 +249,7 @@ def main():
                 status = conn.status()
                 current = to_json_view(conn.config())
                 result["term_before"] = status.get("term")
-                primary = next((m["name"] for m in status["members"] if m.get("state") == 1), None)
+                primary = current_primary(conn)
                 plan = plan_reconfig(current, desired, primary=primary, target_version=target_version)
                 result.update(plan=plan.to_dict(), plan_markdown=render_plan_markdown(plan), changed=plan.changed)
                 if module._diff and plan.changed:
