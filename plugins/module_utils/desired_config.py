@@ -265,6 +265,35 @@ def build_desired_config(members, replset_name, settings=None, write_concern_mod
     return config
 
 
+def align_member_ids(desired, current):
+    """`desired` with each member's _id taken from `current` for the same host, and new
+    members moved to _ids the current config does not use (lowest first), so that a host
+    never changes _id whatever order the inventory lists it in."""
+    live = ReplSetConfig(current)
+    wanted = ReplSetConfig(desired)
+    taken = set(m.id for m in live.members if m.id is not None)
+    kept = {}
+    for m in wanted.members:
+        before = live.member_by_host(m.host) if m.host else None
+        if before is not None and before.id is not None:
+            kept[m.index] = before.id
+    taken.update(kept.values())
+    result = dict(desired)
+    result["members"] = []
+    next_id = 0
+    for m in wanted.members:
+        doc = dict(m.doc)
+        if m.index in kept:
+            doc["_id"] = kept[m.index]
+        else:
+            while next_id in taken:
+                next_id += 1
+            doc["_id"] = next_id
+            taken.add(next_id)
+        result["members"].append(doc)
+    return result
+
+
 def member_domains(members, default_port=DEFAULT_PORT):
     """host:port -> datacenter for every member with mongodb_datacenter (arbiters included)."""
     domains = {}

@@ -53,6 +53,12 @@ options:
     description: C(stepDownSecs) of a planned stepdown.
     type: int
     default: 60
+  keep_member_ids:
+    description:
+      - Give each member of O(config) the C(_id) its host has in the live config (new members get unused
+        ones), so the order members are listed in does not matter.
+    type: bool
+    default: true
 notes:
   - Supports C(check_mode) and C(diff_mode).
   - With authorization on and no user yet, C(replSetInitiate) works only through the localhost exception -
@@ -106,6 +112,7 @@ term_after:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import align_member_ids
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
     ConnectionOptions,
@@ -207,6 +214,7 @@ def main():
         target_version=dict(type="str", choices=["4.4", "5.0", "6.0", "7.0", "8.0"]),
         step_timeout=dict(type="float", default=600),
         stepdown_seconds=dict(type="int", default=60),
+        keep_member_ids=dict(type="bool", default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if require_pymongo():
@@ -248,6 +256,8 @@ def main():
                                          % (initiate_host, hello.get("setName"), desired["_id"]))
                 status = conn.status()
                 current = to_json_view(conn.config())
+                if params["keep_member_ids"]:
+                    desired = align_member_ids(desired, current)
                 result["term_before"] = status.get("term")
                 primary = current_primary(conn)
                 plan = plan_reconfig(current, desired, primary=primary, target_version=target_version)

@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.quorum.mongodb.plugins.filter.rs_desired_config import FilterModule
 from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import (
     DesiredConfigError,
+    align_member_ids,
     build_desired_config,
     member_domains,
     member_vars_from_config,
@@ -184,3 +185,14 @@ def test_schemas_are_valid_2020_12_and_their_examples_pass():
         jsonschema.Draft202012Validator.check_schema(schema)
         for example in schema["examples"]:
             assert list(jsonschema.Draft202012Validator(schema).iter_errors(example)) == []
+
+
+def test_member_ids_follow_the_live_config_whatever_the_inventory_order():
+    current = {"_id": "rs0", "version": 4, "members": [{"_id": 0, "host": "a:27017"}, {"_id": 1, "host": "b:27017"},
+                                                       {"_id": 5, "host": "gone:27017"}]}
+    desired = build_desired_config([host("new"), host("b"), host("a")], "rs0")
+    assert [(m["host"], m["_id"]) for m in desired["members"]] == [("new:27017", 0), ("b:27017", 1), ("a:27017", 2)]
+    aligned = align_member_ids(desired, current)
+    assert [(m["host"], m["_id"]) for m in aligned["members"]] == [("new:27017", 2), ("b:27017", 1), ("a:27017", 0)]
+    assert desired["members"][0]["_id"] == 0  # the input is not changed
+    assert validate_config(dict(aligned, version=5), current=current).errors == []
