@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rs_force_reconfig
+short_description: Force a MongoDB replica set's configuration after it lost its voting majority
+version_added: 0.1.0
+description:
+  - The disaster procedure of the manual, with guardrails. It probes every configured member, and refuses
+    when a primary answers, when a voting majority answers (the set can elect by itself; override with
+    O(allow_with_majority)), when a member listed as lost answers, when a survivor does not answer, or when
+    no survivor could become primary.
+  - Otherwise it runs C(replSetReconfig) with C(force) on the most up-to-date survivor, keeping only the
+    survivors (or keeping the lost members with votes 0 and priority 0, O(lost_members=keep)), and waits
+    for a primary.
+  - Returns the members removed, the version jump mongod made, and the newest optime among the survivors
+    against the last one seen from the lost members - the window of writes that may be rolled back when
+    they return. Afterwards, playbooks/reconfig.yml with the full inventory brings returning members back
+    through the normal safe plan.
+  - Check mode probes and plans, and changes nothing.
+author:
+  - quorum.mongodb developers (!UNKNOWN)
+extends_documentation_fragment:
+  - quorum.mongodb.connection
+options:
+  survivors:
+    description: The members (C(host:port)) that survive. Required unless O(discover=true).
+    type: list
+    elements: str
+  discover:
+    description: Take every member that answers the probe as a survivor.
+    type: bool
+    default: false
+  lost_members:
+    description: C(remove) the lost members, or C(keep) them with votes 0 and priority 0.
+    type: str
+    choices: [remove, keep]
+    default: remove
+  survivor_priority:
+    description: A priority to give every surviving data-bearing member.
+    type: float
+  allow_with_majority:
+    description: Force even though a voting majority answers. Only when you know why it cannot elect.
+    type: bool
+    default: false
+  probe_timeout:
+    description: Seconds to wait for each member's answer to the probe.
+    type: float
+    default: 5
+  wait_timeout:
+    description: Seconds to wait for a primary after the forced reconfig.
+    type: float
+    default: 120
+notes:
+  - Supports C(check_mode).
+  - Never run it from an automatic trigger; a forced reconfig can roll back majority-committed writes.
+"""
+
+EXAMPLES = r"""
+- name: New York is gone; Frankfurt carries on
+  quorum.mongodb.rs_force_reconfig:
+    hosts: [fr1.example.net, fr2.example.net]
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    survivors: [fr1.example.net:27017, fr2.example.net:27017]
+    lost_members: keep
+"""
+
+RETURN = r"""
+plan:
+  description: The guardrail verdict, the member it runs on, the new config, removed or kept members, and
+    possible_lost_write_seconds.
+  returned: always
+  type: dict
+probes:
+  description: What each configured member answered.
+  returned: always
+  type: list
+  elements: dict
+version_before:
+  description: The config version before.
+  returned: success
+  type: int
+version_after:
+  description: The config version mongod installed (the forced jump).
+  returned: success, not in check mode
+  type: int
+primary:
+  description: The primary elected afterwards.
+  returned: success, not in check mode
+  type: str
+"""
+
+from dataclasses import replace
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.force_reconfig import Probe, plan_force_reconfig
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    ConnectionOptions,
+    ConnectionProblem,
+    ReplicaSetConnection,
+    connection_argument_spec,
+    require_pymongo,
+    wait_until,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, to_json_view
+
+
+def read_config(conn, seeds):
+    """The config as any reachable seed has it."""
+    problems = []
+    for host in seeds:
+        try:
+            return to_json_view(conn.config(direct_host=host))
+        except ConnectionProblem as exc:
+            problems.append(str(exc))
+    raise ConnectionProblem("no seed answered replSetGetConfig: %s" % "; ".join(problems))
+
+
+def probe(conn, host):
+    """A member's state and newest optime, and the optimes it last saw from the others."""
+    try:
+        status = conn.status(direct_host=host)
+    except ConnectionProblem as exc:
+        return Probe(host, False, error=str(exc)), {}
+    me = next((m for m in status.get("members", []) if m.get("self")), {})
+    seen = {}
+    for m in status.get("members", []):
+        optime = m.get("optime")
+        ts = optime.get("ts") if isinstance(optime, dict) else optime
+        if getattr(ts, "time", None) is not None:
+            seen[m["name"]] = ts.time
+    return Probe(host, True, state=status.get("myState"), optime_seconds=seen.get(me.get("name"))), seen
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        survivors=dict(type="list", elements="str"),
+        discover=dict(type="bool", default=False),
+        lost_members=dict(type="str", default="remove", choices=["remove", "keep"]),
+        survivor_priority=dict(type="float"),
+        allow_with_majority=dict(type="bool", default=False),
+        probe_timeout=dict(type="float", default=5),
+        wait_timeout=dict(type="float", default=120),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[("survivors", "discover")], mutually_exclusive=[("survivors", "discover")])
+    if require_pymongo():
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    p = module.params
+    options = ConnectionOptions.from_params(p)
+    probing = replace(options, replica_set=None, connect_timeout=p["probe_timeout"],
+                      server_selection_timeout=p["probe_timeout"])
+    result = {"changed": False, "probes": []}
+    try:
+        with ReplicaSetConnection(probing) as conn:
+            current = read_config(conn, options.seeds)
+            probes, lost_optimes = [], {}
+            for member in ReplSetConfig(current).members:
+                answer, seen = probe(conn, member.normalized_host)
+                probes.append(answer)
+                for host, seconds in seen.items():
+                    lost_optimes[host] = max(lost_optimes.get(host, seconds), seconds)
+            result["probes"] = [dict(answer.__dict__) for answer in probes]
+            survivors = p["survivors"] or [a.host for a in probes if a.answered]
+            plan = plan_force_reconfig(current, probes, survivors, p["lost_members"], p["survivor_priority"],
+                                       p["allow_with_majority"], lost_optimes)
+            result.update(plan=plan.to_dict(), version_before=ReplSetConfig(current).version)
+            if not plan.allowed:
+                module.fail_json(msg="refusing to force a reconfig, nothing was changed:\n%s"
+                                 % "\n".join(plan.refusals), **result)
+            if module.check_mode:
+                result["changed"] = True
+                module.exit_json(**result)
+            conn.admin({"replSetReconfig": plan.config, "force": True}, direct_host=plan.run_on, retries=0)
+            result["changed"] = True
+            primary, _polls = wait_until(
+                lambda: next((m["name"] for m in conn.status(direct_host=plan.run_on).get("members", [])
+                              if m.get("state") == 1), None),
+                lambda found: found is not None, timeout=p["wait_timeout"],
+                what="a primary after the forced reconfig on %s" % plan.run_on)
+            result["primary"] = primary
+            result["version_after"] = conn.config(direct_host=plan.run_on)["version"]
+    except ConnectionProblem as exc:
+        module.fail_json(msg=str(exc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
