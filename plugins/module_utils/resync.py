@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""May this member go down for a resync now? (pure)
+
+A resync (initial sync from an empty dbPath) takes the member away for about its data size
+over the sync throughput, and it must then catch up from its sync source's oplog: the
+source's window must outlast the sync, with a safety factor. The set must stay writable
+meanwhile, and the member must not hold the only up-to-date copy.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, normalize_host
+
+
+def resync_check(summary, config, member, data_size_bytes, throughput_bytes_per_second, safety_factor=2.0,
+                 votes_margin=0):
+    """Returns {allowed, reasons, facts}. `summary` is replset_status.summarize_status's output
+    (with oplog_window_hours), `config` the live config."""
+    host = normalize_host(member)
+    cfg = ReplSetConfig(config)
+    rows = dict((r["host"], r) for r in summary["members"])
+    reasons = []
+    me = rows.get(host)
+    if me is None:
+        return {"allowed": False, "reasons": ["%s is not a member of set %s" % (host, summary.get("set"))], "facts": {}}
+    if not summary["healthy"]:
+        reasons.append("the set is not healthy: %s" % ", ".join(
+            "%s %s" % (r["host"], r["state_str"]) for r in summary["members"] if r["state"] not in (1, 2, 7)) or
+            "no primary")
+    if me["state"] == 1:
+        reasons.append("%s is the primary: step it down first (the rolling resync does it last)" % host)
+    healthy_votes = sum((m.votes for m in cfg.members
+                         if m.normalized_host != host and rows.get(m.normalized_host, {}).get("state") in (1, 2, 7)))
+    needed = cfg.majority_vote_count + votes_margin
+    if healthy_votes < needed:
+        reasons.append("without %s, %d healthy votes remain; a majority is %d%s" % (
+            host, healthy_votes, cfg.majority_vote_count, " plus a margin of %d" % votes_margin if votes_margin else ""))
+    my_lag = me["lag_seconds"] if me["lag_seconds"] is not None else 0
+    up_to_date = [r for r in summary["members"] if r["host"] != host and r["state"] in (1, 2)
+                  and r["lag_seconds"] is not None and r["lag_seconds"] <= my_lag]
+    if not up_to_date:
+        reasons.append("%s holds the only up-to-date copy of the data: no other data-bearing member is as recent" % host)
+    sync_seconds = data_size_bytes / float(throughput_bytes_per_second) if throughput_bytes_per_second > 0 else None
+    sources = [r for r in summary["members"] if r["host"] != host and r["state"] in (1, 2)
+               and r["oplog_window_hours"] is not None]
+    best_window = max([r["oplog_window_hours"] for r in sources] or [0]) * 3600.0
+    if sync_seconds is None:
+        reasons.append("the sync throughput must be > 0")
+    elif best_window < sync_seconds * safety_factor:
+        reasons.append("the best sync source's oplog window (%.0f s) is shorter than the estimated initial sync "
+                       "(%.0f s) times %.1f: the member would fall off the oplog; grow the oplogs first"
+                       % (best_window, sync_seconds, safety_factor))
+    return {"allowed": not reasons, "reasons": reasons,
+            "facts": {"estimated_sync_seconds": sync_seconds, "best_source_window_seconds": best_window,
+                      "healthy_votes_without_member": healthy_votes, "majority": cfg.majority_vote_count}}

@@ -1,0 +1,132 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rs_resync_check
+short_description: Tell whether a MongoDB replica set member may go down for a resync now, and why not
+version_added: 0.1.0
+description:
+  - Checks, before a member is stopped for an initial sync - that the set is healthy; that the member is
+    not the primary (step it down first); that the voting majority survives its absence with O(votes_margin)
+    to spare; that it does not hold the only up-to-date copy; and that the best sync source's oplog window
+    exceeds the estimated initial sync time (the member's data size over O(throughput_mb_s)) times
+    O(safety_factor).
+  - Read-only. Check mode behaves the same.
+author:
+  - quorum.mongodb developers (!UNKNOWN)
+extends_documentation_fragment:
+  - quorum.mongodb.connection
+options:
+  member:
+    description: The member (C(host:port)) to resync.
+    type: str
+    required: true
+  throughput_mb_s:
+    description: Initial sync throughput in MB/s (measured last time, or an estimate).
+    type: float
+    default: 50
+  safety_factor:
+    description: How many times longer than the estimated sync the source's oplog window must be.
+    type: float
+    default: 2
+  votes_margin:
+    description: Voters beyond the majority that must stay up while the member is away.
+    type: int
+    default: 0
+  data_size_bytes:
+    description: The data to copy; by default the member's databases' sizes on disk.
+    type: int
+  fail_when_refused:
+    description: Fail the task when the member may not go down.
+    type: bool
+    default: false
+notes:
+  - Supports C(check_mode).
+"""
+
+EXAMPLES = r"""
+- name: May db3 go down for a resync?
+  quorum.mongodb.rs_resync_check:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    member: db3.example.net:27017
+    fail_when_refused: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+allowed:
+  description: Whether the member may go down now.
+  returned: success
+  type: bool
+reasons:
+  description: Why not, one sentence per failed check.
+  returned: success
+  type: list
+  elements: str
+facts:
+  description: estimated_sync_seconds, best_source_window_seconds, healthy_votes_without_member, majority.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    ConnectionOptions,
+    ConnectionProblem,
+    ReplicaSetConnection,
+    connection_argument_spec,
+    require_pymongo,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import MB
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import summarize_status
+from ansible_collections.quorum.mongodb.plugins.module_utils.resync import resync_check
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        member=dict(type="str", required=True),
+        throughput_mb_s=dict(type="float", default=50),
+        safety_factor=dict(type="float", default=2),
+        votes_margin=dict(type="int", default=0),
+        data_size_bytes=dict(type="int"),
+        fail_when_refused=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if require_pymongo():
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    p = module.params
+    member = normalize_host(p["member"])
+    try:
+        with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+            status, config = conn.status(), conn.config()
+            windows = {}
+            for m in status.get("members", []):
+                if m.get("state") in (1, 2) and m.get("health") and normalize_host(m["name"]) != member:
+                    window = conn.oplog_window(m["name"])
+                    if window is not None:
+                        windows[normalize_host(m["name"])] = window["hours"]
+            size = p["data_size_bytes"]
+            if size is None:
+                size = conn.admin("listDatabases", direct_host=member).get("totalSize", 0)
+    except ConnectionProblem as exc:
+        module.fail_json(msg=str(exc))
+    answer = resync_check(summarize_status(status, config, windows), config, member, size, p["throughput_mb_s"] * MB,
+                          p["safety_factor"], p["votes_margin"])
+    if not answer["allowed"] and p["fail_when_refused"]:
+        module.fail_json(msg="%s may not go down for a resync now:\n%s" % (member, "\n".join(answer["reasons"])),
+                         changed=False, **answer)
+    module.exit_json(changed=False, **answer)
+
+
+if __name__ == "__main__":
+    main()

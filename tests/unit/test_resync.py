@@ -1,0 +1,48 @@
+"""May a member go down for a resync now?"""
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import summarize_status
+from ansible_collections.quorum.mongodb.plugins.module_utils.resync import resync_check
+
+
+class Ts:
+    def __init__(self, time):
+        self.time = time
+
+
+def member(i, state, seconds):
+    return {"_id": i, "name": "h%d:27017" % i, "state": state, "health": 1,
+            "stateStr": {1: "PRIMARY", 2: "SECONDARY", 7: "ARBITER", 8: "DOWN"}[state],
+            "optime": {"ts": Ts(seconds)}}
+
+
+CONFIG = {"_id": "rs0", "version": 1, "members": [{"_id": i, "host": "h%d:27017" % i} for i in range(3)]}
+GB = 1024 ** 3
+
+
+def summary(states, windows=None):
+    status = {"set": "rs0", "members": [member(i, s, t) for i, (s, t) in enumerate(states)]}
+    return summarize_status(status, CONFIG, windows or {"h0:27017": 24.0, "h1:27017": 24.0, "h2:27017": 24.0})
+
+
+def test_a_caught_up_secondary_of_a_healthy_set_may_go():
+    answer = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h2", 100 * GB, 100 * 1024 ** 2)
+    assert answer["allowed"], answer["reasons"]
+    assert answer["facts"]["estimated_sync_seconds"] == 1024
+    assert answer["facts"]["healthy_votes_without_member"] == 2
+
+
+def test_refusals_name_the_reason():
+    primary = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h0", GB, 10 ** 9)
+    assert any("h0:27017 is the primary" in r for r in primary["reasons"])
+    degraded = resync_check(summary([(1, 100), (2, 100), (8, 0)]), CONFIG, "h1", GB, 10 ** 9)
+    assert any("the set is not healthy: h2:27017 DOWN" in r for r in degraded["reasons"])
+    assert any("without h1:27017, 1 healthy votes remain; a majority is 2" in r for r in degraded["reasons"])
+    ahead = resync_check(summary([(1, 100), (2, 90), (2, 95)]), CONFIG, "h0", GB, 10 ** 9)
+    assert any("holds the only up-to-date copy" in r for r in ahead["reasons"])
+    short = resync_check(summary([(1, 100), (2, 100), (2, 100)], {"h0:27017": 0.5, "h1:27017": 0.5}), CONFIG, "h2",
+                         100 * GB, 50 * 1024 ** 2, safety_factor=2)
+    assert any("oplog window (1800 s) is shorter than the estimated initial sync (2048 s) times 2.0" in r
+               for r in short["reasons"])
+    margin = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h2", GB, 10 ** 9, votes_margin=1)
+    assert any("plus a margin of 1" in r for r in margin["reasons"])
+    unknown = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h9", GB, 10 ** 9)
+    assert unknown["reasons"] == ["h9:27017 is not a member of set rs0"]
