@@ -52,6 +52,20 @@ def start_member(tmp_path):
         emu.stop()
 
 
+def initiate_one_member_set(emu, set_name, tags=None):
+    """replSetInitiate a one-member set on `emu` and wait (bounded) until it is primary."""
+    member = {"_id": 0, "host": emu.address}
+    if tags:
+        member["tags"] = tags
+    client = emu.client()
+    client.admin.command("replSetInitiate", {"_id": set_name, "version": 1, "members": [member]})
+    deadline = time.monotonic() + 30
+    while not client.admin.command("hello").get("isWritablePrimary"):
+        assert time.monotonic() < deadline, "the member never became primary"
+        time.sleep(0.1)
+    return client
+
+
 @pytest.fixture(scope="module")
 def single_member_set(tmp_path_factory):
     """A one-member replica set rs0 on mongoemu (tag dc: a), initiated and primary; stopped by pid."""
@@ -59,14 +73,7 @@ def single_member_set(tmp_path_factory):
     emu = Emu(root=tmp_path_factory.mktemp("rs0"), host=host, port=port, extra_args=["--replSet", "rs0"])
     emu.start()
     try:
-        client = emu.client()
-        client.admin.command("replSetInitiate", {"_id": "rs0", "version": 1, "members": [
-            {"_id": 0, "host": emu.address, "tags": {"dc": "a"}}]})
-        deadline = time.monotonic() + 30
-        while not client.admin.command("hello").get("isWritablePrimary"):
-            assert time.monotonic() < deadline, "the single member never became primary"
-            time.sleep(0.1)
-        client.rs0test.items.insert_one({"x": 1})
+        initiate_one_member_set(emu, "rs0", {"dc": "a"}).rs0test.items.insert_one({"x": 1})
         yield emu
     finally:
         emu.stop()
@@ -77,3 +84,14 @@ def _stop_leftover_members():
     """Safety net: whatever a test started and did not stop is stopped here, by pid."""
     yield
     assert not stop_all_started(), "mongoemu processes left running"
+
+
+@pytest.fixture
+def small_oplog_set(start_member):
+    """A one-member set with a 50 MB oplog and some writes in it."""
+    emu = start_member("--replSet", "rs0", "--oplogSize", "50")
+    client = initiate_one_member_set(emu, "rs0")
+    client.app.items.insert_one({"first": True})
+    time.sleep(1.1)  # a second of history, so the rate has a time span
+    client.app.items.insert_many([{"i": i, "pad": "x" * 500} for i in range(200)])
+    return emu

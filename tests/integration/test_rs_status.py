@@ -1,6 +1,8 @@
 """quorum.mongodb.rs_status and the connection layer against an emulated one-member set."""
 import pytest
 
+from conftest import initiate_one_member_set
+
 
 @pytest.mark.playbook
 @pytest.mark.emulator
@@ -11,30 +13,13 @@ def test_rs_status_reads_waits_and_explains_failures(playbook, single_member_set
     assert "failed=0" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def auth_set(tmp_path_factory):
+@pytest.fixture
+def auth_set(start_member):
     """A one-member set with --auth: initiated and its first user created through the
     localhost exception, as an operator bootstraps a new set."""
-    import time
-
-    from conftest import Emu, pick_address
-
-    host, port = pick_address()
-    emu = Emu(root=tmp_path_factory.mktemp("rsauth"), host=host, port=port,
-              extra_args=["--replSet", "rsauth", "--auth"])
-    emu.start()
-    try:
-        client = emu.client()
-        client.admin.command("replSetInitiate", {"_id": "rsauth", "version": 1,
-                                                 "members": [{"_id": 0, "host": emu.address}]})
-        deadline = time.monotonic() + 30
-        while not client.admin.command("hello").get("isWritablePrimary"):
-            assert time.monotonic() < deadline, "the member never became primary"
-            time.sleep(0.1)
-        client.admin.command("createUser", "admin", pwd="s3cret-pass", roles=["root"])
-        yield emu
-    finally:
-        emu.stop()
+    emu = start_member("--replSet", "rsauth", "--auth")
+    initiate_one_member_set(emu, "rsauth").admin.command("createUser", "admin", pwd="s3cret-pass", roles=["root"])
+    return emu
 
 
 @pytest.mark.playbook
