@@ -43,6 +43,8 @@ sanity: venv
 
 bench: venv
 	$(BIN)/python -m bench.bench_validation
+	$(BIN)/python -m bench.bench_planner
+	$(BIN)/python bench/bench_mongoemu.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
