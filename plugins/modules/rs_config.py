@@ -110,6 +110,8 @@ term_after:
 """
 
 
+from dataclasses import replace
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import align_member_ids
@@ -141,6 +143,22 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.validation import (
 
 class StepFailed(Exception):
     """A step of the plan failed; the message says which and why."""
+
+
+def initialized_member(conn, members, set_name):
+    """The hello of a desired member that already belongs to a set, if any answers: a set is
+    initiated only when none does (never a second set beside a live one)."""
+    for member in members:
+        try:
+            hello = conn.hello(member.normalized_host)
+        except ConnectionProblem:
+            continue  # down or not yet installed
+        if hello.get("setName") is not None:
+            if hello["setName"] != set_name:
+                raise StepFailed("%s belongs to replica set %r, the desired config is for %r"
+                                 % (member.normalized_host, hello["setName"], set_name))
+            return hello
+    return None
 
 
 def initiate(module, conn, config, host):
@@ -238,6 +256,11 @@ def main():
             hello = conn.hello(initiate_host)
             target_version = params["target_version"] or server_version_rules(
                 conn.admin("buildInfo", direct_host=initiate_host).get("version"))
+            if hello.get("setName") is None:
+                quick = replace(options, server_selection_timeout=min(options.server_selection_timeout, 5.0),
+                                connect_timeout=min(options.connect_timeout, 5.0))
+                with ReplicaSetConnection(quick) as probe:
+                    hello = initialized_member(probe, members, desired["_id"]) or hello
             if hello.get("setName") is None:
                 if not hello.get("isreplicaset"):
                     module.fail_json(msg="%s is not started with --replSet (hello shows no replica set); start "

@@ -16,3 +16,35 @@ def test_initiate_rerun_and_check_mode(playbook, uninitiated_member):
                       "-e", "member=%s" % uninitiated_member.address)
     assert result.returncode == 0, result.stdout
     assert "failed=0" in result.stdout
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_a_new_member_listed_first_is_never_initiated_beside_a_live_set(playbook, start_member, tmp_path):
+    from conftest import initiate_one_member_set
+
+    live = start_member("--replSet", "rsn")
+    initiate_one_member_set(live, "rsn")
+    new = start_member("--replSet", "rsn")
+    cases = tmp_path / "cases.yml"
+    cases.write_text("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - quorum.mongodb.rs_config:
+        hosts: ["%(new)s", "%(live)s"]
+        config: {_id: rsn, version: 1, members: [{_id: 1, host: "%(new)s"}, {_id: 0, host: "%(live)s"}]}
+      check_mode: true
+      register: planned
+    - ansible.builtin.assert:
+        that:
+          - planned is changed
+          - not planned.initiated
+          - "planned.plan.steps[0].changes == ['add %(new)s (_id 1) as voter']"
+""" % {"new": new.address, "live": live.address})
+    result = playbook(str(cases), "localhost,")
+    assert result.returncode == 0, result.stdout
+    assert new.client().admin.command("hello").get("setName") is None  # still uninitiated
