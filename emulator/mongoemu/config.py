@@ -64,6 +64,7 @@ class ServerConfig:
     dbpath: str = "/data/db"
     repl_set: str | None = None
     oplog_size_mb: float | None = None
+    oplog_min_retention_hours: float = 0.0
     fork: bool = False
     pidfilepath: str | None = None
     logpath: str | None = None
@@ -158,6 +159,7 @@ def _build_argparser() -> argparse.ArgumentParser:
     a("--storageEngine")
     a("--replSet")
     a("--oplogSize", type=str)
+    a("--oplogMinRetentionHours", type=str)
     a("--fork", action="store_true", default=None)
     a("--pidfilepath")
     a("--logpath")
@@ -229,6 +231,9 @@ def parse_config(argv: list[str]) -> ServerConfig:
     cli("replication.replSet", ns.replSet)
     if ns.oplogSize is not None:
         cli("replication.oplogSizeMB", _number_opt("oplogSize", ns.oplogSize))
+    if ns.oplogMinRetentionHours is not None:
+        cli("storage.oplogMinRetentionHours",
+            _number_opt("oplogMinRetentionHours", ns.oplogMinRetentionHours))
     cli("processManagement.fork", ns.fork)
     cli("processManagement.pidFilePath", ns.pidfilepath)
     if ns.logpath is not None:
@@ -283,6 +288,13 @@ def parse_config(argv: list[str]) -> ServerConfig:
         if isinstance(oplog, bool) or not isinstance(oplog, (int, float)) or oplog <= 0:
             raise ConfigError("BadValue: bad --oplogSize, arg must be greater than 0")
         cfg.oplog_size_mb = oplog
+    retention = g("storage.oplogMinRetentionHours")
+    if retention is not None:
+        if isinstance(retention, bool) or not isinstance(retention, (int, float)) or \
+                retention < 0:
+            raise ConfigError("BadValue: bad --oplogMinRetentionHours, argument must be greater "
+                              "or equal to 0")
+        cfg.oplog_min_retention_hours = float(retention)
     cfg.fork = bool(g("processManagement.fork", False))
     cfg.pidfilepath = g("processManagement.pidFilePath")
     destination = g("systemLog.destination")

@@ -147,6 +147,8 @@ class Storage:
         self.conn.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB)")
         self.collections: dict[str, CollectionInfo] = {}
         self.insert_listeners: list[Callable[[str], None]] = []
+        #: ns -> predicate telling whether a capped collection's oldest document may be removed
+        self.cap_guards: dict[str, Any] = {}
         self._in_txn = False
         self._sync_full = False
         self._load_catalog()
@@ -336,13 +338,25 @@ class Storage:
     def _enforce_cap(self, info: CollectionInfo) -> None:
         max_size = int(info.options.get("size", 0) or 0)
         max_docs = int(info.options.get("max", 0) or 0)
+        guard = self.cap_guards.get(info.ns)
         while info.count > 1 and ((max_size and info.size > max_size)
                                   or (max_docs and info.count > max_docs)):
             row = self.conn.execute(f'SELECT rid, doc FROM "{info.table}" ORDER BY rid LIMIT 1'
                                     ).fetchone()
             if row is None:
                 break
-            self._delete_row(info, row[0], bson.decode(row[1], CODEC), len(row[1]))
+            doc = bson.decode(row[1], CODEC)
+            if guard is not None and not guard(doc):
+                break  # the oldest entry must stay (oplog minRetentionHours): so must the rest
+            self._delete_row(info, row[0], doc, len(row[1]))
+
+    def enforce_cap(self, ns: str) -> None:
+        """Apply a capped collection's limits now (after its size was changed)."""
+        info = self.collections.get(ns)
+        if info is None or not info.capped:
+            return
+        with self.transaction():
+            self._enforce_cap(info)
 
     def _index_keys(self, ix: IndexInfo, doc: dict[str, Any]) -> list[bytes] | None:
         fields = list(ix.key)

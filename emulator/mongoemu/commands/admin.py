@@ -74,6 +74,9 @@ def cmd_server_status(ctx: Ctx) -> dict[str, Any]:
         del reply["storageEngine"]["oldestRequiredTimestampForCrashRecovery"]
     if server.repl.enabled:
         reply["repl"] = _repl_status_section(ctx)
+    truncation = server.repl.oplog_truncation_section()
+    if truncation is not None:
+        reply["oplogTruncation"] = truncation
     reply["ok"] = 1.0
     return reply
 
