@@ -92,7 +92,8 @@ RULES = {
     "settings.write_concern_mode_count": ("BadValue", "a mode's counts are numbers whose integer part is > 0"),
     "settings.write_concern_mode_tag": ("NoSuchKey", "a mode's tag keys appear in some member's tags"),
     # replSetInitiate
-    "initiate.version": ("NewReplicaSetConfigurationIncompatible", "replSetInitiate takes version 1"),
+    # processReplSetInitiate returns every validateConfigForInitiate failure as InvalidReplicaSetConfig
+    "initiate.version": ("InvalidReplicaSetConfig", "replSetInitiate takes version 1"),
     "initiate.replica_set_id": ("InvalidReplicaSetConfig", "replSetInitiate generates replicaSetId itself"),
     # replSetReconfig against the current config
     "reconfig.version": ("NewReplicaSetConfigurationIncompatible", "(version, term) increases"),

@@ -208,6 +208,8 @@ def step_down(module, conn, action):
 def reconfig(module, conn, step, total):
     live = conn.config()
     doc = dict(step.config, version=live["version"] + 1)  # automatic reconfigs (newlyAdded) bump the version
+    joining = set(normalize_host(m["host"]) for m in step.config["members"]) - \
+        set(normalize_host(m["host"]) for m in live["members"])
     try:
         conn.admin({"replSetReconfig": doc, "maxTimeMS": int(module.params["step_timeout"] * 1000)}, retries=0)
     except CommandFailed as exc:
@@ -216,12 +218,17 @@ def reconfig(module, conn, step, total):
         raise StepFailed("step %d of %d (%s) failed: %s" % (step.number, total, step.reason, exc))
 
     def settled():
-        reply = conn.admin({"replSetGetConfig": 1, "commitmentStatus": True})
-        config = reply["config"]
-        return {"committed": reply.get("commitmentStatus"), "version": config["version"],
-                "syncing": [m["host"] for m in config["members"] if m.get("newlyAdded")]}
+        # replSetGetConfig hides newlyAdded; a new member has finished its initial sync when
+        # replSetGetStatus shows it SECONDARY (or ARBITER), after which the primary drops the flag
+        committed = conn.admin({"replSetGetConfig": 1, "commitmentStatus": True}).get("commitmentStatus")
+        states = dict((normalize_host(m["name"]), m.get("stateStr")) for m in conn.status().get("members", []))
+        syncing = dict((host, states.get(host, "not yet seen")) for host in sorted(joining)
+                       if states.get(host) not in ("PRIMARY", "SECONDARY", "ARBITER"))
+        return {"committed": bool(committed), "syncing": syncing}
     wait_until(settled, lambda s: s["committed"] and not s["syncing"], timeout=module.params["step_timeout"],
-               what="step %d of %d to commit and its new members to finish initial sync" % (step.number, total))
+               what="step %d of %d to commit and its new members to finish initial sync" % (step.number, total),
+               describe=lambda s: "committed: %s; still syncing: %s" % (s["committed"], ", ".join(
+                   "%s (%s)" % item for item in s["syncing"].items()) or "none"))
 
 
 def main():

@@ -204,7 +204,7 @@ CASES = [
      with_settings(getLastErrorModes={"x": {"dc": 0.5}}), {}),
     ("settings.write_concern_mode_tag", "NoSuchKey", "/settings/getLastErrorModes/x/zone",
      with_settings(getLastErrorModes={"x": {"zone": 1}}), {}),
-    ("initiate.version", "NewReplicaSetConfigurationIncompatible", "/version", base(version=2), {"initiate": True}),
+    ("initiate.version", "InvalidReplicaSetConfig", "/version", base(version=2), {"initiate": True}),
     ("initiate.replica_set_id", "InvalidReplicaSetConfig", "/settings/replicaSetId",
      dict(with_settings(replicaSetId=RSID), version=1), {"initiate": True}),
     ("reconfig.version", "NewReplicaSetConfigurationIncompatible", "/version", base(version=1), {"current": current_with()}),
