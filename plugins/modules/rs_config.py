@@ -107,6 +107,11 @@ term_after:
   description: The election term after the run (term_after - term_before elections happened).
   returned: success, not in check mode
   type: int
+notes:
+  description: What did not go as planned without failing the run, such as a priority takeover that did not come.
+  returned: when there is something to say
+  type: list
+  elements: str
 """
 
 
@@ -183,6 +188,21 @@ def apply_plan(module, conn, plan, result):
         elif action["action"] == "reconfig":
             reconfig(module, conn, plan.steps[action["step"] - 1], len(plan.steps))
             result["steps_applied"] += 1
+        elif action["action"] == "await_primary":
+            await_takeover(module, conn, action, result)
+
+
+def await_takeover(module, conn, action, result):
+    """A step gave another member the highest priority: let its takeover happen before the
+    next step, so that step does not meet an election. Bounded; a takeover that does not
+    come is reported, not fatal (the next step goes to whichever member is primary)."""
+    try:
+        wait_until(lambda: current_primary(conn), lambda p: p == normalize_host(action["to"]),
+                   timeout=module.params["step_timeout"], what="%s to take over as primary" % action["to"])
+    except ConnectionProblem as exc:
+        result.setdefault("notes", []).append(str(exc))
+        wait_until(lambda: current_primary(conn), lambda p: p is not None, timeout=module.params["step_timeout"],
+                   what="a primary after step %d" % action["after_step"])
 
 
 def current_primary(conn):
