@@ -280,14 +280,14 @@ def main():
     result = {"changed": False, "initiated": False, "steps_applied": 0}
     with ReplicaSetConnection(options) as conn:
         try:
-            hello = conn.hello(initiate_host)
+            quick = replace(options, server_selection_timeout=min(options.server_selection_timeout, 5.0),
+                            connect_timeout=min(options.connect_timeout, 5.0))
+            with ReplicaSetConnection(quick) as probe:
+                hello = initialized_member(probe, members, desired["_id"])
+            if hello is None:  # no member belongs to a set yet: the designated member must answer
+                hello = conn.hello(initiate_host)
             target_version = params["target_version"] or server_version_rules(
-                conn.admin("buildInfo", direct_host=initiate_host).get("version"))
-            if hello.get("setName") is None:
-                quick = replace(options, server_selection_timeout=min(options.server_selection_timeout, 5.0),
-                                connect_timeout=min(options.connect_timeout, 5.0))
-                with ReplicaSetConnection(quick) as probe:
-                    hello = initialized_member(probe, members, desired["_id"]) or hello
+                conn.admin("buildInfo", direct_host=None if hello.get("setName") else initiate_host).get("version"))
             if hello.get("setName") is None:
                 if not hello.get("isreplicaset"):
                     module.fail_json(msg="%s is not started with --replSet (hello shows no replica set); start "
@@ -301,9 +301,6 @@ def main():
                 if module._diff:
                     result["diff"] = {"before": {}, "after": to_json_view(dict(desired, version=1))}
             else:
-                if hello.get("setName") != desired["_id"]:
-                    module.fail_json(msg="%s belongs to replica set %r, the desired config is for %r"
-                                         % (initiate_host, hello.get("setName"), desired["_id"]))
                 status = conn.status()
                 current = to_json_view(conn.config())
                 if params["keep_member_ids"]:

@@ -48,3 +48,33 @@ def test_a_new_member_listed_first_is_never_initiated_beside_a_live_set(playbook
     result = playbook(str(cases), "localhost,")
     assert result.returncode == 0, result.stdout
     assert new.client().admin.command("hello").get("setName") is None  # still uninitiated
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_a_down_member_listed_first_does_not_stop_the_plan(playbook, start_member, tmp_path):
+    from conftest import initiate_one_member_set
+
+    live = start_member("--replSet", "rsd")
+    initiate_one_member_set(live, "rsd")
+    cases = tmp_path / "cases.yml"
+    cases.write_text("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - quorum.mongodb.rs_config:
+        hosts: ["127.0.0.1:9", "%(live)s"]
+        config: {_id: rsd, version: 1, members: [{_id: 1, host: "127.0.0.1:9"}, {_id: 0, host: "%(live)s"}]}
+        server_selection_timeout: 5
+      check_mode: true
+      register: planned
+    - ansible.builtin.assert:
+        that:
+          - planned is changed and not planned.initiated
+          - "planned.plan.steps[0].changes == ['add 127.0.0.1:9 (_id 1) as voter']"
+""" % {"live": live.address})
+    result = playbook(str(cases), "localhost,")
+    assert result.returncode == 0, result.stdout
