@@ -11,3 +11,14 @@ if not os.path.exists(LINK):
     os.symlink(ROOT, LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+# CI (CI=true) runs property tests on a fixed sequence of examples, so that a run is
+# repeatable; locally every run draws new examples and finds new cases.
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        _hypothesis_settings.load_profile("ci")
+except ImportError:  # hypothesis is a test dependency; without it only the property tests fail
+    pass
