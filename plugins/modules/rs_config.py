@@ -314,8 +314,15 @@ def main():
                 if plan.changed and not module.check_mode:
                     apply_plan(module, conn, plan, result)
             if not module.check_mode:
-                result["config"] = to_json_view(conn.config())
-                result["term_after"] = conn.status().get("term")
+                try:
+                    result["config"] = to_json_view(conn.config())
+                    result["term_after"] = conn.status().get("term")
+                except ConnectionProblem as exc:
+                    if not result["initiated"]:
+                        raise
+                    # initiated through the localhost exception: nothing but createUser is allowed
+                    # until the first user exists (mongod 7.0)
+                    result.setdefault("notes", []).append("config not read after replSetInitiate: %s" % exc)
         except (ConnectionProblem, StepFailed, PlanError) as exc:
             result["msg"] = str(exc)
             module.fail_json(**result)
