@@ -345,6 +345,11 @@ def to_json_view(value):
     if isinstance(value, int):
         return int(value)  # bson.Int64 is an int subclass
     kind = type(value).__name__
+    if kind == "Decimal128":  # mongod's number types accept decimals
+        number = value.to_decimal()
+        if not number.is_finite():
+            return float(number)
+        return int(number) if number == number.to_integral_value() else float(number)
     if kind == "ObjectId":
         return {"$oid": str(value)}
     if kind == "Timestamp":

@@ -70,11 +70,11 @@ def _compile_keyword(keyword, argument, schema, root):
         kinds = [_TYPES[k] for k in (argument if isinstance(argument, list) else [argument])]
         return lambda v: any(kind(v) for kind in kinds)
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        compare = {
-            "minimum": lambda v: v >= argument,
-            "maximum": lambda v: v <= argument,
-            "exclusiveMinimum": lambda v: v > argument,
-            "exclusiveMaximum": lambda v: v < argument,
+        compare = {  # written as jsonschema does, so that NaN passes here too
+            "minimum": lambda v: not v < argument,
+            "maximum": lambda v: not v > argument,
+            "exclusiveMinimum": lambda v: not v <= argument,
+            "exclusiveMaximum": lambda v: not v >= argument,
         }[keyword]
         return lambda v: not _is_number(v) or compare(v)
     if keyword == "minLength":

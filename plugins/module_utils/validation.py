@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.fault_domains import analyse_fault_domains
@@ -205,7 +206,10 @@ def validate_config(config, current=None, target_version="8.0", force=False, ini
     _check_structure(doc, found)
     cfg = ReplSetConfig(doc)
     _check_document(cfg, found)
-    _check_members(cfg, version, found)
+    counted = cfg
+    if current is not None and not force:
+        counted = ReplSetConfig(_with_server_newly_added(doc, ReplSetConfig(to_json_view(current))))
+    _check_members(cfg, version, found, counted)
     _check_settings(cfg, version, found, "initiate" if initiate or current is None else "reconfig")
     if initiate:
         _check_initiate(cfg, found)
@@ -353,7 +357,23 @@ def _check_document(cfg, found):
                     "remove the repaired field only after checking the data on this member")
 
 
-def _check_members(cfg, version, found):
+def _with_server_newly_added(doc, old):
+    """The document as replSetReconfig validates it: mongod first marks newlyAdded every
+    non-arbiter voter that is new (its _id not in the old config) or still newlyAdded."""
+    members = []
+    for m in ReplSetConfig(doc).members:
+        before = old.member_by_id(m.id)
+        if not m.arbiter and m.base_votes > 0 and (before is None or before.newly_added):
+            members.append(dict(m.doc, newlyAdded=True))
+        else:
+            members.append(m.doc)
+    return dict(doc, members=members)
+
+
+def _check_members(cfg, version, found, counted=None):
+    """Member and whole-set rules; the voter and electable counts use `counted`, the
+    config as mongod sees it after marking new voters newlyAdded (a reconfig)."""
+    counted = counted or cfg
     ids, hosts = {}, {}
     for m in cfg.members:
         _check_member(m, version, found)
@@ -371,11 +391,11 @@ def _check_members(cfg, version, found):
                 hosts[m.normalized_host] = m
     _check_horizon_names(cfg, found)
     _check_localhost(cfg, found)
-    voters = cfg.voters
+    voters = counted.voters
     if cfg.members and not 1 <= len(voters) <= MAX_VOTING_MEMBERS:
         found.error("members.voters", "/members", "%d members vote; a replica set needs 1 to %d voting members "
                     "(give the others votes: 0 and priority: 0)" % (len(voters), MAX_VOTING_MEMBERS))
-    if cfg.members and not any(m.is_electable for m in cfg.members):
+    if cfg.members and not any(m.is_electable for m in counted.members):
         found.error("members.electable", "/members", "no member can become primary: at least one "
                     "non-arbiter member needs priority > 0")
     arbiters = [m for m in cfg.members if m.arbiter]
@@ -392,6 +412,10 @@ def _check_members(cfg, version, found):
 
 def _check_member(m, version, found):
     doc = m.doc
+    priority = doc.get("priority")
+    if isinstance(priority, float) and math.isnan(priority):
+        found.error("schema.range", m.pointer + "/priority", "%s/priority = NaN is out of range (>= 0 and <= 1000)"
+                    % m.pointer, m.label)
     if version < (5, 0) and m.id is not None and m.id > 255:
         found.error("member.id_range_4_4", m.pointer + "/_id", "_id %d: MongoDB 4.4 accepts 0 to 255" % m.id, m.label)
     if m.host is not None:
@@ -631,7 +655,7 @@ def _check_transition(old, new, version, force, found):
             found.error("reconfig.host_id", m.pointer + "/_id", "%s has _id %s in the current config; a host keeps its "
                         "_id (remove it and add it back in two reconfigs to renumber)" % (m.label, before.id), m.label)
         same = old.member_by_id(m.id)
-        if same is not None and same.normalized_host == m.normalized_host:
+        if same is not None:  # mongod compares every pair with the same _id, even when the host moved
             if same.arbiter != m.arbiter:
                 found.error("reconfig.arbiter_flip", m.pointer + "/arbiterOnly", "%s cannot %s an arbiter in place: "
                             "remove it, then add it back with a new _id" % (m.label, "become" if m.arbiter else "stop being"),

@@ -457,3 +457,31 @@ def test_warning_is_reported(rule, path, config, kwargs):
 
 def test_every_warning_has_a_case():
     assert set(WARNINGS) - set(case[0] for case in WARNING_CASES) == set()
+
+
+# -- found by the differential test against mongoemu (tests/emulator/test_emu_vs_validator.py) --
+
+def test_new_voters_do_not_count_until_their_initial_sync():
+    current = {"_id": "rs0", "version": 2, "members": [{"_id": 0, "host": "a:27017"}]}
+    desired = {"_id": "rs0", "version": 3, "members": [{"_id": 0, "host": "a:27017", "votes": 0, "priority": 0},
+                                                       {"_id": 1, "host": "b:27017"}]}
+    result = validate_config(desired, current=current)
+    assert "members.voters" in [f.rule for f in result.errors]
+    assert validate_config(desired).valid  # as a document on its own (or to initiate) it is fine
+
+
+def test_flag_flips_are_refused_even_when_the_host_moves():
+    current = {"_id": "rs0", "version": 2, "members": [{"_id": 0, "host": "a:27017"},
+                                                       {"_id": 1, "host": "b:27017", "votes": 0, "priority": 0}]}
+    desired = {"_id": "rs0", "version": 3, "members": [
+        {"_id": 0, "host": "a:27017"}, {"_id": 1, "host": "c:27017", "votes": 0, "priority": 0, "buildIndexes": False}]}
+    assert [f.rule for f in validate_config(desired, current=current).errors] == ["reconfig.build_indexes_flip"]
+
+
+def test_decimal_numbers_are_numbers_and_nan_priority_is_out_of_range():
+    bson = pytest.importorskip("bson")
+    doc = base(version=bson.Decimal128("3"))
+    doc["members"][1]["votes"] = bson.Decimal128("1")
+    assert validate_config(doc).valid
+    result = validate_config(with_member(1, priority=float("nan")))
+    assert [(f.rule, f.code, f.path) for f in result.errors] == [("schema.range", 51024, "/members/1/priority")]
