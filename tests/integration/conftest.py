@@ -36,6 +36,19 @@ def playbook():
 
 
 @pytest.fixture
+def run_cases(playbook):
+    """run_cases(file, member, *extra) runs tests/integration/files/<file> (a play of tasks
+    ending in assertions) against an emulated member; every task must pass."""
+    def run(name, member, *extra):
+        result = playbook(os.path.join("tests", "integration", "files", name), "localhost,",
+                          "-e", "member=%s" % member.address, *extra)
+        assert result.returncode == 0, result.stdout
+        assert "failed=0" in result.stdout
+        return result
+    return run
+
+
+@pytest.fixture
 def start_member(tmp_path):
     """start_member(*mongod_args) -> a running mongoemu member on a free 127.0.0.x address;
     every member started is stopped by pid after the test."""

@@ -4,7 +4,5 @@ import pytest
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_oplog_plan_in_check_mode(playbook, small_oplog_set):
-    result = playbook("tests/integration/files/oplog_cases.yml", "localhost,", "-e", "member=%s" % small_oplog_set.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_oplog_plan_in_check_mode(run_cases, small_oplog_set):
+    run_cases("oplog_cases.yml", small_oplog_set)

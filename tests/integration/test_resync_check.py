@@ -4,8 +4,5 @@ import pytest
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_the_only_member_may_not_go(playbook, single_member_set):
-    result = playbook("tests/integration/files/resync_check_cases.yml", "localhost,",
-                      "-e", "member=%s" % single_member_set.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_the_only_member_may_not_go(run_cases, single_member_set):
+    run_cases("resync_check_cases.yml", single_member_set)

@@ -11,11 +11,8 @@ def uninitiated_member(start_member):
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_initiate_rerun_and_check_mode(playbook, uninitiated_member):
-    result = playbook("tests/integration/files/rs_config_cases.yml", "localhost,",
-                      "-e", "member=%s" % uninitiated_member.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_initiate_rerun_and_check_mode(run_cases, uninitiated_member):
+    run_cases("rs_config_cases.yml", uninitiated_member)
 
 
 @pytest.mark.playbook

@@ -13,11 +13,8 @@ def initiated_member(start_member):
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_apply_tags_and_settings_then_a_bounded_wait(playbook, initiated_member):
-    result = playbook("tests/integration/files/rs_config_apply_cases.yml", "localhost,",
-                      "-e", "member=%s" % initiated_member.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_apply_tags_and_settings_then_a_bounded_wait(run_cases, initiated_member):
+    run_cases("rs_config_apply_cases.yml", initiated_member)
     config = initiated_member.client().admin.command("replSetGetConfig")["config"]
     assert [m["host"] for m in config["members"]] == [initiated_member.address, "127.0.0.1:9"]
     assert config["version"] == 3

@@ -6,8 +6,5 @@ import pytest
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_guardrails_refuse_and_change_nothing(playbook, single_member_set):
-    result = playbook("tests/integration/files/force_reconfig_cases.yml", "localhost,",
-                      "-e", "member=%s" % single_member_set.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_guardrails_refuse_and_change_nothing(run_cases, single_member_set):
+    run_cases("force_reconfig_cases.yml", single_member_set)

@@ -6,11 +6,8 @@ from conftest import initiate_one_member_set
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_rs_status_reads_waits_and_explains_failures(playbook, single_member_set):
-    result = playbook("tests/integration/files/rs_status_cases.yml", "localhost,",
-                      "-e", "member=%s" % single_member_set.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_rs_status_reads_waits_and_explains_failures(run_cases, single_member_set):
+    run_cases("rs_status_cases.yml", single_member_set)
 
 
 @pytest.fixture

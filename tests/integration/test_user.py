@@ -9,10 +9,7 @@ def auth_member(start_member):
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_user_lifecycle_with_the_localhost_exception(playbook, auth_member):
-    result = playbook("tests/integration/files/user_cases.yml", "localhost,", "-v",
-                      "-e", "member=%s" % auth_member.address)
-    assert result.returncode == 0, result.stdout
-    assert "failed=0" in result.stdout
+def test_user_lifecycle_with_the_localhost_exception(run_cases, auth_member):
+    result = run_cases("user_cases.yml", auth_member, "-v")
     for secret in ("Adm1n-secret", "0rders-first", "0rders-second"):
         assert secret not in result.stdout
