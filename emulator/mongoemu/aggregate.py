@@ -15,7 +15,7 @@ from bson import Decimal128, Int64
 
 from mongoemu.errors import MongoError
 from mongoemu.keys import MISSING, SortKey, canonical_key, compare, is_number, to_number, values_equal
-from mongoemu.query import Matcher, Projection, bson_type_name, get_path, sort_documents
+from mongoemu.query import Matcher, Projection, bson_type_name, get_path, set_path, sort_documents
 
 
 def truthy(value: Any) -> bool:
@@ -452,7 +452,7 @@ def _run_stage(name: str, arg: Any, docs: list[dict[str, Any]],
             new = copy.deepcopy(d)
             for key, expr in arg.items():
                 value = evaluate_expression(expr, d)
-                _assign(new, key, value)
+                set_path(new, key, value)
             out.append(new)
         return out
     if name == "$unset":
@@ -483,7 +483,7 @@ def _run_stage(name: str, arg: Any, docs: list[dict[str, Any]],
             if isinstance(value, list) and value:
                 for i, item in enumerate(value):
                     new = copy.deepcopy(d)
-                    _assign(new, path, item)
+                    set_path(new, path, item)
                     if index_field:
                         new[index_field] = Int64(i)
                     out.append(new)
@@ -534,7 +534,7 @@ def _run_stage(name: str, arg: Any, docs: list[dict[str, Any]],
                 joined = list(foreign)
             if "pipeline" in arg:
                 joined = run_pipeline(joined, arg["pipeline"], ctx)
-            _assign(new, as_field, joined)
+            set_path(new, as_field, joined)
             out.append(new)
         return out
     if name in ("$out", "$merge"):
@@ -548,23 +548,8 @@ def _run_stage(name: str, arg: Any, docs: list[dict[str, Any]],
     raise MongoError(40324, f"Unrecognized pipeline stage name: '{name}'")
 
 
-def _assign(doc: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = doc
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[part] = nxt
-        node = nxt
-    if value is MISSING:
-        node.pop(parts[-1], None)
-    else:
-        node[parts[-1]] = value
-
-
 def _remove(doc: dict[str, Any], path: str) -> None:
-    _assign(doc, path, MISSING)
+    set_path(doc, path, MISSING)
 
 
 def _group(spec: Any, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -504,7 +504,7 @@ class Projection:
             if isinstance(value, dict) and "$slice" in value:
                 arr = get_path(doc, key)
                 if isinstance(arr, list):
-                    _set_simple(out, key, _slice(arr, value["$slice"]))
+                    set_path(out, key, _slice(arr, value["$slice"]))
             elif isinstance(value, dict) and "$elemMatch" in value:
                 arr = doc.get(key)
                 if isinstance(arr, list):
@@ -518,7 +518,7 @@ class Projection:
 
                 result = evaluate_expression(value, doc)
                 if result is not MISSING:
-                    _set_simple(out, key, result)
+                    set_path(out, key, result)
         return out
 
 
@@ -578,7 +578,8 @@ def _exclude(value: Any, tree: dict[str, Any]) -> Any:
     return out
 
 
-def _set_simple(doc: dict[str, Any], path: str, value: Any) -> None:
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path, creating embedded documents on the way; MISSING removes the field."""
     parts = path.split(".")
     node = doc
     for part in parts[:-1]:
@@ -587,7 +588,10 @@ def _set_simple(doc: dict[str, Any], path: str, value: Any) -> None:
             nxt = {}
             node[part] = nxt
         node = nxt
-    node[parts[-1]] = value
+    if value is MISSING:
+        node.pop(parts[-1], None)
+    else:
+        node[parts[-1]] = value
 
 
 # -- sorting -----------------------------------------------------------------------------

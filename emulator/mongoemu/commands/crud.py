@@ -254,14 +254,8 @@ def cmd_update(ctx: Ctx) -> dict[str, Any]:
                 n += 1
                 upserted.append({"index": index, "_id": up_id})
     ctx.server.opcounters["update"] += len(updates)
-    reply: dict[str, Any] = {"n": n}
-    if upserted:
-        reply["upserted"] = upserted
-    reply["nModified"] = n_modified
-    if errors:
-        reply["writeErrors"] = errors
-    reply["ok"] = 1.0
-    return reply
+    extra: dict[str, Any] = {"upserted": upserted} if upserted else {}
+    return _write_reply(n, errors, nModified=n_modified, **extra)
 
 
 @command("delete", write=True, needs=[("db", "remove")], retryable=True)
