@@ -218,12 +218,13 @@ class Dispatcher:
                 await server.wait_writes_allowed()
             elif spec.read:
                 server.repl.check_readable(db, ctx.secondary_ok)
-            if spec.retryable and "txnNumber" in body:
-                return HandleResult(await self._retryable(ctx))
             started = time.monotonic()
-            result = spec.handler(ctx)
-            if inspect.isawaitable(result):
-                result = await result
+            if spec.retryable and "txnNumber" in body:
+                result = await self._retryable(ctx)
+            else:
+                result = spec.handler(ctx)
+                if inspect.isawaitable(result):
+                    result = await result
             elapsed_ms = (time.monotonic() - started) * 1000
             if elapsed_ms > SLOW_MS and name not in _NOT_SLOW:
                 server.logger.info("COMMAND", 51803, f"conn{conn.id}", "Slow query",
@@ -250,6 +251,11 @@ class Dispatcher:
             return HandleResult(MongoError(1, f"{type(exc).__name__}: {exc}").to_reply())
         if not isinstance(result, HandleResult):
             result = HandleResult(result)
+        if spec.write and server.repl.config is not None and result.reply and \
+                result.reply.get("ok"):
+            wce = await server.repl.await_write_concern(body.get("writeConcern"))
+            if wce is not None:
+                result.reply["writeConcernError"] = wce
         if server.repl.config is not None and result.reply:
             self._gossip_cluster_time(result.reply)
         return result

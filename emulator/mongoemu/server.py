@@ -253,6 +253,7 @@ class Server:
         ssl_mode = "off" if not self.ssl_context else "on"
         self.logger.info("NETWORK", 23016, "listener", "Waiting for connections",
                          port=self.config.port, ssl=ssl_mode)
+        self.repl.start()
         if ready is not None:
             ready()
         await self.shutdown_event.wait()

@@ -266,6 +266,9 @@ def cmd_rename_collection(ctx: Ctx) -> dict[str, Any]:
             raise MongoError(48, "target namespace exists")
         ctx.storage.drop_collection(dst)
     ctx.storage.rename_collection(src, dst)
+    ctx.server.repl.log_op("c", f"{src.split('.', 1)[0]}.$cmd",
+                           {"renameCollection": src, "to": dst,
+                            "dropTarget": bool(ctx.cmd.get("dropTarget"))})
     return {"ok": 1.0}
 
 

@@ -182,7 +182,7 @@ def _update_one_statement(ctx: Ctx, ns: str, stmt: dict[str, Any]
             continue
         storage.replace(ns, rid, new)
         modified += 1
-        o = new if not is_operator_update(u) else {"$v": 2, "diff": _diff(u)}
+        o = new if not is_operator_update(u) else {"$v": 2, "diff": _diff(doc, new)}
         repl.log_op("u", ns, o, o2={"_id": doc["_id"]}, ui=info.uuid if info else None)
     if matched == 0 and upsert:
         if isinstance(u, dict) and not is_operator_update(u):
@@ -202,15 +202,17 @@ def _update_one_statement(ctx: Ctx, ns: str, stmt: dict[str, Any]
     return matched, modified, MISSING
 
 
-def _diff(update: dict[str, Any]) -> dict[str, Any]:
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The top-level ``$v: 2`` diff from ``before`` to ``after``: ``d`` removed fields, ``u``
+    changed ones, ``i`` new ones (a secondary applies it with oplog_apply.apply_diff)."""
     diff: dict[str, Any] = {}
-    if "$set" in update:
-        diff["u"] = update["$set"]
-    if "$unset" in update:
-        diff["d"] = {k: False for k in update["$unset"]}
-    others = {k: v for k, v in update.items() if k not in ("$set", "$unset")}
-    if others:
-        diff["mongoemu"] = others
+    removed = {k: False for k in before if k not in after}
+    changed = {k: v for k, v in after.items() if k in before and
+               bson.encode({"v": v}) != bson.encode({"v": before[k]})}
+    added = {k: v for k, v in after.items() if k not in before}
+    for key, part in (("d", removed), ("u", changed), ("i", added)):
+        if part:
+            diff[key] = part
     return diff
 
 

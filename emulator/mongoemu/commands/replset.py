@@ -1,8 +1,8 @@
-"""Replica set commands (repl_set_commands.cpp, resize_oplog.cpp) for a set whose only
-reachable member is this process: replSetInitiate, replSetReconfig (force and non-force),
-replSetGetConfig (commitmentStatus), replSetGetStatus, replSetStepDown, replSetResizeOplog.
-replSetStepUp, replSetFreeze, replSetMaintenance and replSetSyncFrom still answer
-CommandNotSupported."""
+"""Replica set commands (repl_set_commands.cpp, resize_oplog.cpp): replSetInitiate,
+replSetReconfig (force and non-force), replSetGetConfig (commitmentStatus), replSetGetStatus,
+replSetStepDown, replSetStepUp, replSetFreeze, replSetMaintenance, replSetSyncFrom,
+replSetResizeOplog, and the commands members send each other: replSetHeartbeat,
+replSetRequestVotes, replSetUpdatePosition."""
 from __future__ import annotations
 
 from typing import Any
@@ -140,15 +140,56 @@ def _extract_bool(cmd: dict[str, Any], name: str) -> bool:
     raise MongoError(14, f"\"{name}\" had the wrong type. Expected boolean or number")
 
 
-def _not_yet(ctx: Ctx) -> dict[str, Any]:
+@command("replSetStepUp", admin_only=True, needs=[("cluster", "replSetStateChange")])
+async def cmd_repl_set_step_up(ctx: Ctx) -> dict[str, Any]:
+    await ctx.server.repl.step_up(_extract_bool(ctx.cmd, "skipDryRun"))
+    return {"ok": 1.0}
+
+
+@command("replSetFreeze", admin_only=True, needs=[("cluster", "replSetStateChange")])
+def cmd_repl_set_freeze(ctx: Ctx) -> dict[str, Any]:
+    return {**ctx.server.repl.freeze(_number_long(ctx.arg)), "ok": 1.0}
+
+
+@command("replSetMaintenance", admin_only=True, needs=[("cluster", "replSetStateChange")])
+def cmd_repl_set_maintenance(ctx: Ctx) -> dict[str, Any]:
+    ctx.server.repl.set_maintenance(_true_value(ctx.arg))
+    return {"ok": 1.0}
+
+
+@command("replSetSyncFrom", admin_only=True, needs=[("cluster", "replSetStateChange")])
+def cmd_repl_set_sync_from(ctx: Ctx) -> dict[str, Any]:
+    return {**ctx.server.repl.sync_from(ctx.arg), "ok": 1.0}
+
+
+# -- between members (internal: __system with the keyFile when auth is on) -------------------
+
+def _check_set(ctx: Ctx) -> None:
     repl = ctx.server.repl
-    repl.check_initialized()
-    raise MongoError(115, f"{ctx.name} is not implemented by mongoemu yet (multi-process replica "
-                          "sets arrive later in part 2)")
+    if not repl.enabled:
+        raise MongoError(76, "not running with --replSet")
 
 
-for _name, _action in (("replSetStepUp", "replSetStateChange"),
-                       ("replSetFreeze", "replSetStateChange"),
-                       ("replSetMaintenance", "replSetStateChange"),
-                       ("replSetSyncFrom", "replSetStateChange")):
-    command(_name, admin_only=True, needs=[("cluster", _action)])(_not_yet)
+@command("replSetHeartbeat", admin_only=True, needs=[("cluster", "internal")])
+def cmd_repl_set_heartbeat(ctx: Ctx) -> dict[str, Any]:
+    _check_set(ctx)
+    repl = ctx.server.repl
+    if ctx.arg != repl.set_name:
+        raise MongoError(185, f"Our set name of {repl.set_name} does not match name {ctx.arg} "
+                              "reported by remote node")
+    return repl.topology.process_heartbeat(ctx.cmd)
+
+
+@command("replSetRequestVotes", admin_only=True, needs=[("cluster", "internal")])
+def cmd_repl_set_request_votes(ctx: Ctx) -> dict[str, Any]:
+    _check_set(ctx)
+    ctx.server.repl.check_initialized()
+    return ctx.server.repl.topology.process_request_votes(ctx.cmd)
+
+
+@command("replSetUpdatePosition", admin_only=True, needs=[("cluster", "internal")])
+def cmd_repl_set_update_position(ctx: Ctx) -> dict[str, Any]:
+    _check_set(ctx)
+    ctx.server.repl.check_initialized()
+    ctx.server.repl.topology.process_update_position(ctx.cmd)
+    return {"ok": 1.0}
