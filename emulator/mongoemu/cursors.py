@@ -123,7 +123,11 @@ class CursorManager:
         # mongod: a getMore without batchSize returns all that fits in a 16MB reply.
         size = 0 if batch_size is None else batch_size
         if cursor.tailable and not cursor.pending and cursor.fetch_more is not None:
-            cursor.pending.extend(cursor.fetch_more(cursor))
+            try:
+                cursor.pending.extend(cursor.fetch_more(cursor))
+            except MongoError:
+                self.cursors.pop(cursor_id, None)  # e.g. CappedPositionLost kills the cursor
+                raise
             if not cursor.pending and cursor.await_data:
                 wait_ms = max_time_ms if max_time_ms is not None else 1000
                 deadline = time.monotonic() + wait_ms / 1000.0

@@ -59,6 +59,7 @@ class ReplicationCoordinator:
         self.election_id: ObjectId | None = None
         self.election_ts: Timestamp | None = None
         self.election_date: _dt.datetime | None = None
+        self.election_metrics: dict[str, Any] | None = None
         self.primary_since = 0.0
         self._last_ts = (0, 0)
         self.last_applied: dict[str, Any] = {"ts": Timestamp(0, 0), "t": Int64(-1)}
@@ -319,6 +320,9 @@ class ReplicationCoordinator:
         self.set_term(self.term + 1)
         me = self.self_member()
         self.record_vote(self.term, self._members().index(me) if me else -1)
+        self.election_metrics = {"lastElectionReason": "electionTimeout",
+                                 "lastElectionDate": _now(), "electionTerm": Int64(self.term),
+                                 "numVotesNeeded": 1, "newTermStartDate": _now()}
         self._become_writable_primary()
 
     async def assume_primary(self) -> None:
@@ -1070,6 +1074,12 @@ class ReplicationCoordinator:
                                 minRetentionHours=self.min_retention_hours)
 
     def _oplog_entry_removable(self, entry: dict[str, Any]) -> bool:
+        """Oplog truncation never removes the majority commit point or anything newer (mongod
+        4.0+ lets the oplog grow instead), so every member of the majority keeps its place in
+        the oplog; nor entries younger than minRetentionHours."""
+        if self.config is not None and \
+                optime_key(entry) >= optime_key(self.commit_point()):
+            return False
         hours = self.min_retention_hours
         if hours <= 0:
             return True
@@ -1170,6 +1180,8 @@ class ReplicationCoordinator:
                         "readConcernMajorityOpTime": committed, "appliedOpTime": optime,
                         "durableOpTime": optime, "lastAppliedWallTime": wall,
                         "lastDurableWallTime": wall}}
+        if self.state == STATE_PRIMARY and self.election_metrics is not None:
+            reply["electionCandidateMetrics"] = self.election_metrics
         if self.replicator.initial_sync_status is not None and self.state == STATE_STARTUP2:
             status = dict(self.replicator.initial_sync_status)
             start = status.get("initialSyncStart")

@@ -6,7 +6,8 @@ of writes that never reached the rest of the set.
 
 Models: OplogFetcher / sync_source_selector / InitialSyncer / RollbackImpl in mongod's
 src/mongo/db/repl. The rollback here is the "refetch" flavour mongod used before 4.0 (undone
-documents are re-read from the sync source), with 4.4's file layout for what was undone.
+documents are re-read from the sync source), with 4.4+'s file layout for what was undone
+(<dbPath>/rollback/<collection UUID>/removed.<time>.bson).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import asyncio
 import datetime as _dt
 import os
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import bson
@@ -469,7 +471,7 @@ class Replicator:
 
     async def rollback(self, source: str, client: PeerClient) -> None:
         """Undo our oplog entries after the newest one the source also has: each touched
-        document is saved under <dbPath>/rollback/<db>.<collection>/ and replaced by the
+        document is saved under <dbPath>/rollback/<collection UUID>/ and replaced by the
         source's version (or removed when the source has none)."""
         coord = self.coord
         storage = self._server.storage
@@ -543,9 +545,14 @@ class Replicator:
             coord.leave_rollback()
 
     def _write_rollback_files(self, saved: dict[str, list[bytes]], stamp: str) -> list[str]:
+        """mongod 4.4+ layout: <dbPath>/rollback/<collection UUID>/removed.<time>.bson."""
         files = []
+        storage = self._server.storage
         for ns, docs in saved.items():
-            folder = os.path.join(self._server.config.dbpath, "rollback", ns)
+            info = storage.get(ns)
+            name = str(uuid.UUID(bytes=bytes(info.uuid))) if info is not None and \
+                getattr(info, "uuid", None) is not None else ns
+            folder = os.path.join(self._server.config.dbpath, "rollback", name)
             os.makedirs(folder, exist_ok=True)
             path = os.path.join(folder, f"removed.{stamp}.bson")
             with open(path, "wb") as fh:

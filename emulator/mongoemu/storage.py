@@ -560,6 +560,13 @@ class Storage:
                                  f"ORDER BY rid {order}", (after_rid,)).fetchall()
         return _decode_rows(rows)
 
+    def has_rid(self, ns: str, rid: int) -> bool:
+        info = self.collections.get(ns)
+        if info is None:
+            return False
+        row = self.conn.execute(f'SELECT 1 FROM "{info.table}" WHERE rid = ?', (rid,)).fetchone()
+        return row is not None
+
     def last_rid(self, ns: str) -> int:
         info = self.collections.get(ns)
         if info is None:

@@ -394,6 +394,7 @@ class Topology:
                  data.state == STATE_SECONDARY]
         if not ready or not coord.config_committed():
             return
+        ready = ready[:1]  # mongod removes the flag one member per reconfig
         self._removing_newly_added = True
 
         async def remove() -> None:
@@ -447,6 +448,15 @@ class Topology:
                 return False
             log.info("ELECTION", 21450, "ReplCoord", "Election succeeded, assuming primary role",
                      term=new_term)
+            coord.election_metrics = {
+                "lastElectionReason": reason, "lastElectionDate": utcnow(),
+                "electionTerm": Int64(new_term),
+                "lastCommittedOpTimeAtElection": coord.commit_point(),
+                "lastSeenOpTimeAtElection": coord.applied_optime(),
+                "numVotesNeeded": majority, "priorityAtElection": rsc.priority(me),
+                "electionTimeoutMillis": Int64(int(self.election_timeout * 1000)),
+                "numCatchUpOps": Int64(0), "newTermStartDate": utcnow(),
+                "wMajorityWriteAvailabilityDate": utcnow()}
             await coord.assume_primary()
             return coord.state == STATE_PRIMARY
         finally:

@@ -401,6 +401,10 @@ def cmd_find(ctx: Ctx) -> dict[str, Any]:
         out = [projection.apply(d) for d in docs]
 
         def fetch_more(cursor: Cursor, _ns: str = ns) -> list[dict[str, Any]]:
+            if cursor.last_rid and not ctx.storage.has_rid(_ns, cursor.last_rid):
+                raise MongoError(136, "CollectionScan died due to position in capped "
+                                      "collection being deleted. Last seen record id: "
+                                      f"RecordId({cursor.last_rid})")
             found = []
             for rid, doc in ctx.storage.scan(_ns, after_rid=cursor.last_rid):
                 cursor.last_rid = rid
