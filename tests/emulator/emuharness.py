@@ -13,7 +13,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,9 @@ from typing import Any
 import bson
 from bson.codec_options import CodecOptions
 from pymongo import MongoClient
+
+from mongoemu.cluster import address_free, mongoemu_command
+from mongoemu.cluster import process_alive as pid_alive
 
 #: pids of every daemon a test started; conftest kills leftovers at session end.
 STARTED_PIDS: set[int] = set()
@@ -55,23 +57,6 @@ MSG_FLAG_MORE_TO_COME = 1 << 1
 MSG_FLAG_EXHAUST_ALLOWED = 1 << 16
 
 
-def mongoemu_command() -> list[str]:
-    """The console script installed next to this interpreter, else ``python -m mongoemu``."""
-    script = Path(sys.executable).with_name("mongoemu")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "mongoemu"]
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def pick_address() -> tuple[str, int]:
     """A random loopback address and a port free on it.
 
@@ -82,24 +67,9 @@ def pick_address() -> tuple[str, int]:
     for _ in range(200):
         host = f"127.0.0.{rng.randint(2, 254)}"
         port = rng.randint(20000, 59999)
-        if _port_free(host, port):
+        if address_free(host, port):
             return host, port
     raise RuntimeError("no free loopback address/port found after 200 tries")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def wait_pid_gone(pid: int, timeout: float) -> bool:
@@ -266,7 +236,7 @@ class Emu:
 def wait_port_free(host: str, port: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _port_free(host, port):
+        if address_free(host, port):
             return
         time.sleep(0.05)
 
