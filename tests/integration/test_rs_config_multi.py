@@ -1,0 +1,110 @@
+"""quorum.mongodb.rs_config against a three-member emulated set (mongoemu.cluster): the
+topology change of issue 5 (two members added in a new datacenter, two removed from an old
+one, the preferred primary moved there, a write-concern mode added) applied step by step while
+a writer with w:"majority" runs; check mode first, an idempotent rerun last."""
+import json
+import threading
+import time
+
+import pytest
+from pymongo import MongoClient, WriteConcern
+from pymongo.errors import PyMongoError
+
+from emuharness import STARTED_PIDS
+from mongoemu.cluster import MemberSpec, ReplicaSetCluster
+
+SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    specs = [MemberSpec(tags={"dc": "dc1"}, priority=2), MemberSpec(tags={"dc": "dc1"}),
+             MemberSpec(tags={"dc": "dc2"})]
+    rs = ReplicaSetCluster(specs, set_name="multi", root=tmp_path / "rs", settings=SETTINGS,
+                           on_start=lambda m: STARTED_PIDS.add(m.pid))
+    try:
+        rs.start()
+        rs.wait_ready(timeout=30)
+        rs.newcomers = [rs.add_member(MemberSpec(tags={"dc": "dc3"})) for _ in range(2)]
+        yield rs
+    finally:
+        rs.stop()
+
+
+def _run(playbook, tmp_path, cluster, desired, check=False):
+    out = tmp_path / f"result-{time.monotonic_ns()}.json"
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps({"seeds": [cluster.members[2].address], "desired": desired,
+                                     "out": str(out), "check": check}))
+    result = playbook("tests/integration/files/rs_config_run.yml", "localhost,",
+                      "-e", f"@{variables}", timeout=300)
+    assert result.returncode == 0, result.stdout
+    return json.loads(out.read_text())
+
+
+def _writer(uri, stop, acked, errors):
+    coll = MongoClient(uri, serverSelectionTimeoutMS=20000).app.get_collection(
+        "w", write_concern=WriteConcern(w="majority", wtimeout=20000))
+    i = 0
+    while not stop.is_set():
+        try:
+            coll.insert_one({"_id": i})
+            acked.append(i)
+        except PyMongoError as exc:
+            errors.append(repr(exc))
+        i += 1
+        time.sleep(0.01)
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_topology_change_applied_safely(playbook, tmp_path, cluster):
+    m0, m1, m2 = cluster.members[:3]
+    m3, m4 = cluster.newcomers
+    desired = {"_id": "multi", "version": 1, "members": [
+        {"_id": 2, "host": m2.address, "tags": {"dc": "dc2"}, "priority": 1},
+        {"_id": 3, "host": m3.address, "tags": {"dc": "dc3"}, "priority": 2},
+        {"_id": 4, "host": m4.address, "tags": {"dc": "dc3"}, "priority": 1}],
+        "settings": {**SETTINGS, "getLastErrorModes": {"multiDC": {"dc": 2}}}}
+    deadline = time.monotonic() + 20  # the priority-2 member takes over once caught up
+    while cluster.primary() != m0.address and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cluster.primary() == m0.address
+
+    before = cluster.client(m0).admin.command("replSetGetConfig")["config"]
+    planned = _run(playbook, tmp_path, cluster, desired, check=True)
+    assert planned["changed"] and planned["steps_applied"] == 0
+    assert cluster.client(m0).admin.command("replSetGetConfig")["config"] == before
+    steps = planned["plan"]["steps"]
+    assert len(steps) == planned["plan"]["lower_bound"], planned["plan"]
+
+    uri = "mongodb://" + ",".join(m.address for m in cluster.members) + "/?replicaSet=multi"
+    stop, acked, errors = threading.Event(), [], []
+    writer = threading.Thread(target=_writer, args=(uri, stop, acked, errors), daemon=True)
+    writer.start()
+    try:
+        applied = _run(playbook, tmp_path, cluster, desired)
+    finally:
+        time.sleep(0.5)
+        stop.set()
+        writer.join(timeout=30)
+
+    assert applied["changed"] and applied["steps_applied"] == len(steps)
+    assert applied["term_after"] - applied["term_before"] <= 1, applied
+    final = applied["config"]
+    assert sorted(m["host"] for m in final["members"]) == sorted([m2.address, m3.address,
+                                                                   m4.address])
+    assert {m["host"]: m["priority"] for m in final["members"]}[m3.address] == 2
+    assert final["settings"]["getLastErrorModes"] == {"multiDC": {"dc": 2}}
+    primary = cluster.wait_for_primary(exclude=[m0, m1], timeout=15)
+    assert primary.address == m3.address
+
+    # every write acknowledged with w:"majority" is on the final primary
+    survivors = set(d["_id"] for d in cluster.client(primary).app.w.find({}, {"_id": 1}))
+    assert acked and not set(acked) - survivors, (len(acked), errors[:3])
+    # the new mode is usable
+    cluster.client(primary).app.get_collection(
+        "m", write_concern=WriteConcern(w="multiDC", wtimeout=10000)).insert_one({"ok": 1})
+
+    rerun = _run(playbook, tmp_path, cluster, desired)
+    assert not rerun["changed"] and rerun["steps_applied"] == 0
