@@ -24,7 +24,7 @@ from mongoemu.peer import PeerCommandError, PeerError, PeerPool
 from mongoemu.replication import Replicator
 from mongoemu.topology import (STATE_ARBITER, STATE_PRIMARY, STATE_RECOVERING, STATE_REMOVED,
                                STATE_ROLLBACK, STATE_SECONDARY, STATE_STARTUP2, Topology,
-                               optime_key)
+                               optime_key, same_config)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mongoemu.server import Server
@@ -746,8 +746,9 @@ class ReplicationCoordinator:
                 have += 1
                 continue
             data = self.topology.members.get(m["host"])
-            if data and data.up() and data.config_version == version and \
-                    data.config_term == term:
+            if data and data.up() and same_config(
+                    {"version": data.config_version, "term": data.config_term},
+                    {"version": version, "term": term}):
                 have += 1
         if have < len(voters) // 2 + 1:
             return False

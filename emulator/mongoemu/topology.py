@@ -243,7 +243,7 @@ class Topology:
         member.election_time = reply.get("electionTime")
         member.election_date = reply.get("electionDate")
         cfg = reply.get("config")
-        if isinstance(cfg, dict) and (coord.config is None or rsc.newer(coord.config, cfg)):
+        if isinstance(cfg, dict) and (coord.config is None or supersedes(cfg, coord.config)):
             coord.install_config_from_heartbeat(cfg, member.host)
         if member.state == STATE_PRIMARY and term >= coord.term:
             if coord.state == STATE_PRIMARY and term == coord.term:
@@ -291,11 +291,10 @@ class Topology:
             reply["primaryId"] = int((coord.self_member() or {}).get("_id", -1))
         sender_cfg = {"version": int(cmd.get("configVersion", -2)),
                       "term": int(cmd.get("configTerm", -1))}
-        if cfg is not None and (sender_cfg["version"] < 0 or rsc.newer(sender_cfg, cfg)):
+        if cfg is not None and (sender_cfg["version"] < 0 or supersedes(cfg, sender_cfg)):
             reply["config"] = cfg
         elif sender and sender_cfg["version"] > 0 and \
-                (cfg is None or rsc.newer(cfg, {"version": sender_cfg["version"],
-                                                "term": sender_cfg["term"]})):
+                (cfg is None or supersedes(sender_cfg, cfg)):
             # the sender has a newer config: fetch it with a heartbeat of our own
             self.spawn(self._fetch_config_from(sender))
         return reply
@@ -310,7 +309,7 @@ class Topology:
         except PeerError:
             return
         cfg = reply.get("config")
-        if isinstance(cfg, dict) and (coord.config is None or rsc.newer(coord.config, cfg)):
+        if isinstance(cfg, dict) and (coord.config is None or supersedes(cfg, coord.config)):
             coord.install_config_from_heartbeat(cfg, host)
         member = self.members.get(host)
         if member is not None:
@@ -580,6 +579,20 @@ class Topology:
                 if best is None or rsc.priority(m) > rsc.priority(best):
                     best = m
         return best["host"] if best else None
+
+
+def supersedes(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """``new`` replaces ``old``: newer by ConfigVersionAndTerm, or the same version that a new
+    primary has stamped with its term (the step-up reconfig after a force reconfig, whose
+    term is -1)."""
+    if rsc.newer(old, new):
+        return True
+    return int(new["version"]) == int(old["version"]) and \
+        rsc.term_of(old) == rsc.UNINITIALIZED_TERM and rsc.term_of(new) > rsc.term_of(old)
+
+
+def same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return not supersedes(a, b) and not supersedes(b, a)
 
 
 def _fmt_optime(optime: Any) -> str:
