@@ -25,7 +25,8 @@ def cluster(tmp_path):
     try:
         rs.start()
         rs.wait_ready(timeout=30)
-        rs.newcomers = [rs.add_member(MemberSpec(tags={"dc": "dc3"})) for _ in range(2)]
+        rs.newcomers = [rs.add_member(MemberSpec(tags={"dc": "dc3"})),
+                        rs.add_member(MemberSpec(tags={"dc": "dc3"}))]
         yield rs
     finally:
         rs.stop()
@@ -92,8 +93,8 @@ def test_topology_change_applied_safely(playbook, tmp_path, cluster):
     assert applied["changed"] and applied["steps_applied"] == len(steps)
     assert applied["term_after"] - applied["term_before"] <= 1, applied
     final = applied["config"]
-    assert sorted(m["host"] for m in final["members"]) == sorted([m2.address, m3.address,
-                                                                   m4.address])
+    expected = sorted([m2.address, m3.address, m4.address])
+    assert sorted(m["host"] for m in final["members"]) == expected
     assert {m["host"]: m["priority"] for m in final["members"]}[m3.address] == 2
     assert final["settings"]["getLastErrorModes"] == {"multiDC": {"dc": 2}}
     primary = cluster.wait_for_primary(exclude=[m0, m1], timeout=15)
