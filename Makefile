@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv demo test unit emulator-test playbook-test lint sanity bench clean
+.PHONY: venv demo stop test unit emulator-test playbook-test lint sanity bench clean
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -23,12 +23,45 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn $(CURDIR) $@
 
-# Until provisioning lands, the demo validates the example topologies and prints their
-# fault-domain reports.
+# make demo: provision inventories/local (six emulated members over three datacenters, auth and
+# keyFile on) with site.yml, then show the status table and the fault-domain report. The members
+# keep running; make stop stops them by the pids in their pid files.
+DEMO_INVENTORY := inventories/local
+DEMO_STATE := .demo
+# Print the Markdown lines that the named debug tasks show, and Ansible's warnings.
+DEMO_SHOW = awk -v tasks="$(1)" 'BEGIN { n = split(tasks, want, "|") } \
+  /^TASK \[/ { show = 0; for (i = 1; i <= n; i++) if (index($$0, want[i]) > 0) show = 1 } \
+  /^\[WARNING\]: / && show { sub(/^\[WARNING\]: /, "  warning: "); print } \
+  show && /^ +".*",?$$/ { sub(/^ +"/, "  "); sub(/",?$$/, ""); gsub(/\\"/, "\""); print }'
+
 demo: venv
-	@for inventory in inventories/examples/*/; do \
-	  echo "== $$inventory"; \
-	  $(BIN)/ansible-playbook -i $$inventory playbooks/validate.yml || exit 1; \
+	@mkdir -p $(DEMO_STATE)
+	@echo "== Provisioning $(DEMO_INVENTORY) with playbooks/site.yml (log: $(DEMO_STATE)/site.log)"
+	@$(BIN)/ansible-playbook --forks 8 -i $(DEMO_INVENTORY) playbooks/site.yml > $(DEMO_STATE)/site.log 2>&1 \
+	  || { tail -n 30 $(DEMO_STATE)/site.log; echo "make demo: provisioning failed; see $(DEMO_STATE)/site.log"; exit 1; }
+	@$(call DEMO_SHOW,Show the status|Show the smoke check) $(DEMO_STATE)/site.log
+	@set -o pipefail; $(BIN)/ansible-playbook -i $(DEMO_INVENTORY) playbooks/validate.yml 2>&1 \
+	  | $(call DEMO_SHOW,Validate each|Show the fault-domain report)
+	@echo
+	@echo "The set keeps running (mongo shell: mongodb://admin:\$$(cat $(DEMO_STATE)/secrets/admin_password)@127.0.0.21:27017/?replicaSet=demo)."
+	@echo "Change the topology in $(DEMO_INVENTORY)/hosts.yml (move the preferred primary with mongodb_priority,"
+	@echo "give 127.0.0.24 a vote, add a member on 127.0.0.27, ...) and run make demo again: the live set is"
+	@echo "reconfigured step by step. Preview the plan first with:"
+	@echo "  $(BIN)/ansible-playbook -i $(DEMO_INVENTORY) playbooks/reconfig.yml --check --diff"
+	@echo "make stop stops every member."
+
+# Stop every member make demo started, by the pid in its pid file (SIGTERM, then SIGKILL after 30 s),
+# and only when that process's command line names that member's directory.
+stop:
+	@for pidfile in $(DEMO_STATE)/*/mongod.pid; do \
+	  [ -f "$$pidfile" ] || continue; \
+	  pid=$$(cat "$$pidfile"); dir=$$(dirname "$$(realpath "$$pidfile")"); \
+	  case "$$pid" in ''|*[!0-9]*) continue;; esac; \
+	  if [ -r /proc/$$pid/cmdline ] && tr '\0' ' ' < /proc/$$pid/cmdline | grep -qF "$$dir/"; then \
+	    echo "stopping $$dir (pid $$pid)"; kill -TERM "$$pid"; \
+	    for _ in $$(seq 300); do [ -d /proc/$$pid ] && grep -qv ') Z' /proc/$$pid/stat 2>/dev/null || break; sleep 0.1; done; \
+	    if [ -d /proc/$$pid ] && grep -qv ') Z' /proc/$$pid/stat 2>/dev/null; then kill -KILL "$$pid"; fi; \
+	  fi; \
 	done
 
 test: venv

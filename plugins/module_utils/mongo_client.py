@@ -20,8 +20,9 @@ from dataclasses import dataclass
 try:
     import pymongo
     from bson import ObjectId, Timestamp
-    from pymongo import MongoClient, ReadPreference
+    from pymongo import MongoClient, ReadPreference, WriteConcern
     from pymongo import errors as pymongo_errors
+    from pymongo.read_preferences import make_read_preference, read_pref_mode_from_name
     PYMONGO_IMPORT_ERROR = None
 except ImportError as exc:  # reported by the module with missing_required_lib
     PYMONGO_IMPORT_ERROR = exc
@@ -257,6 +258,59 @@ class ReplicaSetConnection:
         except pymongo_errors.PyMongoError as exc:
             raise ConnectionProblem("cannot read local.oplog.rs on %s: %s" % (host, exc))
         return count * average
+
+    # -- what an application does (the smoke check) ----------------------------------
+
+    def discovered_members(self):
+        """The members the driver discovered from the seed list, as it sees them: host, server
+        type (RSPrimary, RSSecondary, RSArbiter, Unknown, ...), tags and round-trip time in ms
+        (None before the member's first check)."""
+        servers = self.client().topology_description.server_descriptions()
+        return [{"host": "%s:%d" % address, "type": server.server_type_name, "tags": dict(server.tags or {}),
+                 "rtt_ms": None if server.round_trip_time is None else round(server.round_trip_time * 1000, 3)}
+                for address, server in sorted(servers.items())]
+
+    def insert_acknowledged(self, namespace, document, w, timeout):
+        """Insert one document under write concern `w` (a number, "majority" or a
+        getLastErrorModes name), acknowledged within `timeout` seconds (wtimeout)."""
+        concern = WriteConcern(w=w, wtimeout=max(int(timeout * 1000), 1))  # no CSOT: it would drop wtimeout
+        return self._collection_call("insert under w:%s" % (w,), namespace,
+                                     lambda coll: coll.with_options(write_concern=concern).insert_one(document))
+
+    def read_one(self, namespace, query, mode, tag_sets, comment, timeout):
+        """find_one under a read preference (mode name and tag sets) within `timeout` seconds;
+        returns (the member that answered, as host:port, the document or None)."""
+        preference = make_read_preference(read_pref_mode_from_name(mode), tag_sets=tag_sets)
+
+        def read(coll):
+            cursor = coll.with_options(read_preference=preference).find(query, comment=comment).limit(1)
+            found = next(iter(cursor), None)
+            return "%s:%d" % cursor.address, found
+        return self._collection_call("read with read preference %s %s" % (mode, tag_sets), namespace, read, timeout)
+
+    def delete_many(self, namespace, query):
+        """Delete the matching documents; returns how many."""
+        return self._collection_call("delete", namespace, lambda coll: coll.delete_many(query).deleted_count)
+
+    def _collection_call(self, what, namespace, call, timeout=None):
+        """call(collection) bounded by `timeout` seconds (server selection included) when given;
+        errors become CommandFailed / ConnectionProblem naming what was done where."""
+        database, collection = namespace.split(".", 1)
+        try:
+            with pymongo.timeout(timeout):
+                return call(self.client()[database][collection])
+        except pymongo_errors.WriteConcernError as exc:
+            details = exc.details or {}
+            raise CommandFailed(what, namespace, details.get("code"), details.get("codeName"),
+                                details.get("errmsg", str(exc)))
+        except pymongo_errors.OperationFailure as exc:
+            if exc.code in (13, 18):
+                raise ConnectionProblem(self._auth_message(exc))
+            details = exc.details or {}
+            raise CommandFailed(what, namespace, exc.code, details.get("codeName"), details.get("errmsg", str(exc)))
+        except pymongo_errors.PyMongoError as exc:
+            within = "" if timeout is None else " within %.0f s" % timeout
+            raise ConnectionProblem("%s on %s failed%s: %s" % (what, namespace, within, _first_line(str(exc))))
 
 
 def to_bson(value):
