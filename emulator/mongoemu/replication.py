@@ -432,6 +432,8 @@ class Replicator:
             reply = await client.command("local", {"getMore": cursor_id, "collection": OPLOG,
                                                    "batchSize": BATCH}, timeout)
             batch, cursor_id = reply["cursor"]["nextBatch"], reply["cursor"]["id"]
+        while self._failpoint_on("initialSyncHangBeforeFinish"):
+            await asyncio.sleep(0.05)
         coord.set_initial_sync_flag(False)
         elapsed = int((time.monotonic() - started) * 1000)
         log.info("INITSYNC", 21192, "ReplCoordExtern-0", "Initial sync done",

@@ -195,8 +195,9 @@ class Topology:
             return
         except PeerError as exc:
             member.message = str(exc)
-            if time.monotonic() - member.last_ok_monotonic >= self.heartbeat_timeout or \
-                    not member.contacted:
+            refused = "Connection refused" in str(exc)  # a dead process, not a slow one
+            if refused or not member.contacted or \
+                    time.monotonic() - member.last_ok_monotonic >= self.heartbeat_timeout:
                 member.health = 0.0
                 member.state = STATE_DOWN
                 self._lost_contact(member)
