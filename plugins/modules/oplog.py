@@ -128,7 +128,7 @@ def member_plan(conn, member, rate, p):
     stats = conn.oplog_stats(host)
     if stats is None:
         raise OplogMathError("%s has no oplog (is it a data-bearing member?)" % host)
-    fs = conn.command("local", {"dbStats": 1})
+    fs = conn.command("local", {"dbStats": 1}, direct_host=host)  # that member's disk
     free = fs["fsTotalSize"] - fs["fsUsedSize"] if "fsTotalSize" in fs and "fsUsedSize" in fs else None
     if p["size_mb"]:
         size = clamp_oplog_size(p["size_mb"], rate, free, stats["size_bytes"], p["max_disk_fraction"])
