@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv demo stop test unit emulator-test playbook-test lint sanity bench clean
+.PHONY: venv demo stop test unit emulator-test playbook-test lint sanity bench chaos clean
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -78,6 +78,13 @@ bench: venv
 	$(BIN)/python -m bench.bench_validation
 	$(BIN)/python -m bench.bench_planner
 	$(BIN)/python bench/bench_mongoemu.py
+	$(BIN)/python bench/bench_replset.py
+
+# Chaos runs of rs_config with a member killed or paused mid-plan; make test runs two recorded
+# seeds (tests/chaos). CHAOS_RUNS=n CHAOS_SEED=s to choose.
+CHAOS_RUNS ?= 20
+chaos: venv
+	$(BIN)/python tests/chaos/chaos_runner.py --runs $(CHAOS_RUNS) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
