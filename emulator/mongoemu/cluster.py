@@ -40,6 +40,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -285,10 +286,13 @@ def terminate_pids(pids: Sequence[int], timeout: float = STOP_TIMEOUT_S) -> list
     return [pid for pid in live if not _wait_gone(pid, 5.0)]
 
 
-def hello(address: str, timeout: float = HELLO_TIMEOUT_S) -> dict[str, Any]:
-    """One unauthenticated ``hello`` over OP_MSG; raises OSError when nobody answers."""
+def hello(address: str, timeout: float = HELLO_TIMEOUT_S,
+          ssl_context: "ssl.SSLContext | None" = None) -> dict[str, Any]:
+    """One unauthenticated ``hello`` over OP_MSG (over TLS with ``ssl_context``); raises
+    OSError when nobody answers."""
     host, port = _split_host(address)
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        sock = ssl_context.wrap_socket(raw) if ssl_context is not None else raw
         sock.settimeout(timeout)
         body = struct.pack("<I", 0) + b"\x00" + bson.encode({"hello": 1, "$db": "admin"})
         sock.sendall(struct.pack("<iiii", 16 + len(body), 1, 0, _OP_MSG) + body)
@@ -298,6 +302,20 @@ def hello(address: str, timeout: float = HELLO_TIMEOUT_S) -> dict[str, Any]:
         raise OSError(f"{address}: unexpected hello reply (opcode {opcode})")
     doc_len = struct.unpack_from("<i", payload, 5)[0]
     return bson.decode(payload[5:5 + doc_len])
+
+
+def _tls_context(options: dict[str, Any]) -> "ssl.SSLContext | None":
+    if not options.get("tls"):
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if options.get("tlsCAFile"):
+        ctx.load_verify_locations(options["tlsCAFile"])
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    if options.get("tlsCertificateKeyFile"):
+        ctx.load_cert_chain(options["tlsCertificateKeyFile"])
+    return ctx
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -396,6 +414,7 @@ class ReplicaSetCluster:
                  ready_timeout: float = READY_TIMEOUT_S,
                  stop_timeout: float = STOP_TIMEOUT_S,
                  command: Sequence[str] | None = None,
+                 client_options: dict[str, Any] | None = None,
                  on_start: Callable[[Member], None] | None = None) -> None:
         if isinstance(members, int):
             members = [MemberSpec() for _ in range(members)]
@@ -412,6 +431,10 @@ class ReplicaSetCluster:
         self.settings = dict(settings or {})
         self.extra_args = list(extra_args)
         self.credentials = credentials
+        # pymongo options for every client (e.g. tls, tlsCAFile, tlsCertificateKeyFile); with
+        # tls on, the harness's own hellos use TLS too
+        self.client_options = dict(client_options or {})
+        self._hello_tls = _tls_context(self.client_options)
         self.start_timeout = start_timeout
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
@@ -605,7 +628,7 @@ class ReplicaSetCluster:
         from pymongo import MongoClient
 
         first = candidates[0]
-        with MongoClient(first.host, first.port, directConnection=True,
+        with MongoClient(first.host, first.port, directConnection=True, **self.client_options,
                          serverSelectionTimeoutMS=int(timeout * 1000),
                          socketTimeoutMS=int(timeout * 1000)) as cli:
             return cli.admin.command({"replSetInitiate": self.config_document()})
@@ -633,7 +656,7 @@ class ReplicaSetCluster:
         user, password = self.credentials  # type: ignore[misc]
         primary = self.wait_for_primary()
         with MongoClient(primary.host, primary.port, directConnection=True,
-                         serverSelectionTimeoutMS=10000) as cli:
+                         serverSelectionTimeoutMS=10000, **self.client_options) as cli:
             cli.admin.command("createUser", user, pwd=password, roles=["root"],
                               writeConcern={"w": "majority"})
 
@@ -649,7 +672,7 @@ class ReplicaSetCluster:
                 seen[member.address] = ("PAUSED", None)
             else:
                 try:
-                    reply = hello(member.address)
+                    reply = hello(member.address, ssl_context=self._hello_tls)
                     seen[member.address] = (state_from_hello(reply), reply)
                 except (OSError, bson.errors.BSONError) as exc:
                     seen[member.address] = ("UNREACHABLE", str(exc) or type(exc).__name__)
@@ -746,7 +769,8 @@ class ReplicaSetCluster:
         whole set by name. Closed by stop()."""
         from pymongo import MongoClient
 
-        options: dict[str, Any] = {"serverSelectionTimeoutMS": 10000, "connectTimeoutMS": 5000}
+        options: dict[str, Any] = {"serverSelectionTimeoutMS": 10000, "connectTimeoutMS": 5000,
+                                   **self.client_options}
         if self.credentials:
             options.update(username=self.credentials[0], password=self.credentials[1],
                            authSource="admin")

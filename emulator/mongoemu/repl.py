@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import secrets
+import ssl
 import time
 import uuid as _uuid
 from typing import TYPE_CHECKING, Any
@@ -104,10 +105,27 @@ class ReplicationCoordinator:
         """Once the event loop runs: heartbeats, elections and replication begin."""
         if not self.enabled:
             return
-        self.peers = PeerPool(self.server.key)
+        self.peers = PeerPool(self.server.key, ssl_context=self._peer_tls())
         self._running = True
         if self.config is not None:
             self._activate()
+
+    def _peer_tls(self) -> ssl.SSLContext | None:
+        """Members of a set with preferTLS/requireTLS talk TLS to each other, presenting their
+        own certificate (mongod uses net.tls.clusterFile, else certificateKeyFile)."""
+        tls = self.server.config.tls
+        if tls.mode not in ("preferTLS", "requireTLS"):
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        if tls.ca_file and not tls.allow_invalid_certificates:
+            ctx.load_verify_locations(tls.ca_file)
+        else:
+            ctx.verify_mode = ssl.CERT_NONE
+        if tls.certificate_key_file:
+            ctx.load_cert_chain(tls.certificate_key_file,
+                                password=tls.certificate_key_file_password)
+        return ctx
 
     def _activate(self) -> None:
         if not self._running:

@@ -6,7 +6,9 @@ Every process started here is recorded in ``STARTED_PIDS`` and stopped by pid on
 
 from __future__ import annotations
 
+import datetime
 import errno
+import ipaddress
 import os
 import random
 import signal
@@ -338,3 +340,61 @@ def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run the mongoemu command line in the foreground (e.g. --version, --shutdown)."""
     return subprocess.run([*mongoemu_command(), *args], capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def write_pki(directory: Path, ips: list[str]) -> dict[str, Path]:
+    """A test CA and PEM files signed by it: ``server`` (serverAuth, the given IPs and
+    localhost), ``client`` (clientAuth) and ``member`` (both: what replica set members present
+    to each other)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mongoemu tests"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem(key) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM,
+                                 serialization.PrivateFormat.TraditionalOpenSSL,
+                                 serialization.NoEncryption())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
+               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1))
+               .not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                            content_commitment=False, key_encipherment=False,
+                                            data_encipherment=False, key_agreement=False,
+                                            encipher_only=False, decipher_only=False), critical=True)
+               .sign(ca_key, hashes.SHA256()))
+
+    def leaf(cn: str, usages, sans) -> bytes:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca_cert.subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
+        return cert.public_bytes(serialization.Encoding.PEM) + pem(key)
+
+    sans = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips] + [x509.DNSName("localhost")]
+    paths = {"ca": directory / "ca.pem", "server": directory / "server.pem",
+             "client": directory / "client.pem", "member": directory / "member.pem"}
+    paths["ca"].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths["server"].write_bytes(leaf("server", [ExtendedKeyUsageOID.SERVER_AUTH], sans))
+    paths["client"].write_bytes(leaf("client", [ExtendedKeyUsageOID.CLIENT_AUTH], []))
+    paths["member"].write_bytes(leaf("member", [ExtendedKeyUsageOID.SERVER_AUTH,
+                                                ExtendedKeyUsageOID.CLIENT_AUTH], sans))
+    for path in paths.values():
+        path.chmod(0o600)
+    return paths

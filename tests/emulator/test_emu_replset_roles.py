@@ -12,7 +12,7 @@ import pytest
 from pymongo import WriteConcern
 from pymongo.errors import OperationFailure
 
-from emuharness import STARTED_PIDS
+from emuharness import STARTED_PIDS, pick_address, write_pki
 from mongoemu.cluster import MemberSpec, ReplicaSetCluster, hello
 
 FAST = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
@@ -154,3 +154,38 @@ def test_initial_sync_progress_is_visible(make_set):
     assert "initialSyncStatus" not in _status(cluster, newcomer)
     reader = cluster.client(newcomer, readPreference="secondaryPreferred")
     assert reader.app.data.count_documents({}) == 50
+
+
+def test_members_talk_tls_when_required(tmp_path):
+    """requireTLS members heartbeat, vote and replicate over TLS, presenting their own
+    certificate (serverAuth and clientAuth) to each other."""
+    hosts = [pick_address() for _ in range(3)]
+    pki = write_pki(tmp_path, [h for h, _ in hosts])
+    tls = ["--tlsMode", "requireTLS", "--tlsCertificateKeyFile", str(pki["member"]),
+           "--tlsCAFile", str(pki["ca"])]
+    cluster = ReplicaSetCluster([MemberSpec(host=f"{h}:{p}") for h, p in hosts],
+                                set_name="tls", root=tmp_path / "tls", settings=FAST,
+                                extra_args=tls, on_start=lambda m: STARTED_PIDS.add(m.pid),
+                                client_options={"tls": True, "tlsCAFile": str(pki["ca"]),
+                                                "tlsCertificateKeyFile": str(pki["client"])})
+    try:
+        cluster.start()
+        primary = cluster.wait_ready(timeout=30)
+        cluster.client(primary).app.get_collection(
+            "t", write_concern=WriteConcern(w=3, wtimeout=10000)).insert_one({"over": "tls"})
+        states = sorted(m["stateStr"] for m in _status(cluster, primary)["members"])
+        assert states == ["PRIMARY", "SECONDARY", "SECONDARY"]
+    finally:
+        cluster.stop()
+
+
+def test_cursor_on_a_secondary_iterates_past_the_first_batch(make_set):
+    """Drivers send $readPreference with find only; getMore on that cursor must not be
+    refused as NotPrimaryNoSecondaryOk."""
+    cluster = make_set([MemberSpec(priority=2), MemberSpec(priority=0)], "getmore")
+    primary = cluster.wait_ready(timeout=30)
+    cluster.client(primary).app.get_collection(
+        "many", write_concern=WriteConcern(w=2, wtimeout=10000)).insert_many(
+            [{"_id": i} for i in range(250)])
+    secondary = cluster.client(cluster.members[1], readPreference="secondaryPreferred")
+    assert len(list(secondary.app.many.find(batch_size=50))) == 250

@@ -3,8 +3,6 @@ built-in roles enforced per command, user management, --keyFile, TLS modes."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import time
 import uuid
@@ -14,7 +12,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import ConnectionFailure, OperationFailure, ServerSelectionTimeoutError
 
-from emuharness import Emu, Wire, assert_fails as _fails
+from emuharness import Emu, Wire, assert_fails as _fails, write_pki
 
 pytestmark = pytest.mark.emulator
 
@@ -297,63 +295,9 @@ def test_authentication_is_logged_under_access(auth_emu):
 # ------------------------------------------------------------------ TLS
 
 
-def _write_pki(directory: Path, ip: str) -> dict[str, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mongoemu tests"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def pem(key) -> bytes:
-        return key.private_bytes(serialization.Encoding.PEM,
-                                 serialization.PrivateFormat.TraditionalOpenSSL,
-                                 serialization.NoEncryption())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
-               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(hours=1))
-               .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                            content_commitment=False, key_encipherment=False,
-                                            data_encipherment=False, key_agreement=False,
-                                            encipher_only=False, decipher_only=False), critical=True)
-               .sign(ca_key, hashes.SHA256()))
-
-    def leaf(cn: str, usage, sans) -> bytes:
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca_cert.subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(hours=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        return cert.public_bytes(serialization.Encoding.PEM) + pem(key)
-
-    paths = {"ca": directory / "ca.pem", "server": directory / "server.pem",
-             "client": directory / "client.pem"}
-    paths["ca"].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    paths["server"].write_bytes(leaf("server", ExtendedKeyUsageOID.SERVER_AUTH,
-                                     [x509.IPAddress(ipaddress.ip_address(ip)),
-                                      x509.DNSName("localhost")]))
-    paths["client"].write_bytes(leaf("client", ExtendedKeyUsageOID.CLIENT_AUTH, []))
-    for path in paths.values():
-        path.chmod(0o600)
-    return paths
-
-
 def _tls_node(emu_factory, tmp_path: Path, mode: str) -> tuple[Emu, dict[str, Path]]:
     node = emu_factory(start=False)
-    pki = _write_pki(tmp_path, node.host)
+    pki = write_pki(tmp_path, [node.host])
     node.extra_args = ["--tlsMode", mode, "--tlsCertificateKeyFile", str(pki["server"]),
                        "--tlsCAFile", str(pki["ca"])]
     node.start()
