@@ -163,29 +163,36 @@ def restore_seconds_for(size_bytes=None, throughput_bytes_per_second=None, given
 
 def backup_staleness(backup_newest_seconds, members, restore_seconds, now_seconds, safety_seconds=0.0):
     """Whether a backup whose newest oplog entry is at `backup_newest_seconds` can still catch
-    up once restored: after `restore_seconds`, some live member's oplog must still hold that
-    entry (its oldest entry not newer), with `safety_seconds` to spare."""
+    up once restored: after `restore_seconds` - and `safety_seconds` more, should the restore
+    run late - some live member's oplog must still hold that entry (its oldest entry not newer).
+    An oplog that will not fill up by then keeps its oldest entry, however young the set."""
     if not members:
         raise OplogMathError("no live member's oplog to compare with")
-    rows = []
-    for m in members:
-        oldest_then = m.oldest_at(restore_seconds, now_seconds)
-        rows.append({"host": m.host, "oldest_now": m.oldest_seconds, "oldest_after_restore": round(oldest_then, 1),
-                     "margin_seconds": round(backup_newest_seconds - oldest_then, 1)})
-    best = max(rows, key=lambda r: r["margin_seconds"])
-    margin = best["margin_seconds"]
     if backup_newest_seconds > now_seconds:
         raise OplogMathError("the backup's newest oplog entry (%s) is in the future (now %s)"
                              % (backup_newest_seconds, now_seconds))
-    if margin >= safety_seconds:
+    rows = []
+    for m in members:
+        oldest_then = m.oldest_at(restore_seconds, now_seconds)
+        oldest_late = m.oldest_at(restore_seconds + safety_seconds, now_seconds)
+        rows.append({"host": m.host, "oldest_now": m.oldest_seconds, "oldest_after_restore": round(oldest_then, 1),
+                     "margin_seconds": round(backup_newest_seconds - oldest_then, 1),
+                     "margin_with_safety_seconds": round(backup_newest_seconds - oldest_late, 1)})
+    best = max(rows, key=lambda r: (r["margin_with_safety_seconds"], r["margin_seconds"]))
+    margin = best["margin_seconds"]
+    if best["margin_with_safety_seconds"] >= 0:
         verdict = "fresh"
-        advice = ("restore it: after %.0f s of restore, %s still holds its newest entry with %.0f s to spare; "
-                  "sync from %s" % (restore_seconds, best["host"], margin, best["host"]))
+        advice = ("restore it: after %.0f s of restore (and %.0f s more of safety), %s still holds its newest "
+                  "entry; sync from %s" % (restore_seconds, safety_seconds, best["host"], best["host"]))
+    elif margin >= 0:
+        verdict = "stale"
+        advice = ("do not restore it: %s still holds its newest entry after %.0f s of restore, but not if the "
+                  "restore runs %.0f s late (beyond the safety margin); take a fresh backup or resync the member "
+                  "(initial sync)" % (best["host"], restore_seconds, safety_seconds))
     else:
         verdict = "stale"
         advice = ("do not restore it: after %.0f s of restore the oldest entry on the best source (%s) would be "
-                  "%.0f s newer than the backup's newest entry%s; take a fresh backup or resync the member "
-                  "(initial sync)" % (restore_seconds, best["host"], -margin if margin < 0 else safety_seconds - margin,
-                                      "" if margin < 0 else " beyond the safety margin"))
+                  "%.0f s newer than the backup's newest entry; take a fresh backup or resync the member "
+                  "(initial sync)" % (restore_seconds, best["host"], -margin))
     return Staleness(verdict=verdict, margin_seconds=margin, restore_seconds=restore_seconds, best_source=best["host"],
                      recommendation=advice, per_member=rows)

@@ -28,9 +28,9 @@ def resync_check(summary, config, member, data_size_bytes, throughput_bytes_per_
     if me is None:
         return {"allowed": False, "reasons": ["%s is not a member of set %s" % (host, summary.get("set"))], "facts": {}}
     if not summary["healthy"]:
-        reasons.append("the set is not healthy: %s" % ", ".join(
+        reasons.append("the set is not healthy: %s" % (", ".join(
             "%s %s" % (r["host"], r["state_str"]) for r in summary["members"] if r["state"] not in (1, 2, 7)) or
-            "no primary")
+            "no primary"))
     if me["state"] == 1:
         reasons.append("%s is the primary: step it down first (the rolling resync does it last)" % host)
     healthy_votes = sum((m.votes for m in cfg.members

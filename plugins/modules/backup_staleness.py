@@ -38,7 +38,7 @@ options:
     description: The restore throughput in MB/s, to estimate the restore time.
     type: float
   safety_seconds:
-    description: The margin the backup must keep to be called fresh.
+    description: Seconds the restore may run late and the backup still be fresh (its newest entry still in a live oplog).
     type: float
     default: 300
   fail_when_stale:

@@ -10,6 +10,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))  # emuharness: start/stop mongoemu by pid
 
 from emuharness import Emu, pick_address, stop_all_started  # noqa: E402
+import conf_members  # noqa: E402
+
+conf_member = conf_members.conf_member  # a fixture: members started from a mongod.conf
 
 
 def ansible_env():

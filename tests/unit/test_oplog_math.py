@@ -122,3 +122,14 @@ def test_a_longer_restore_never_makes_a_backup_fresher(restore_a, extra, backup_
     first = backup_staleness(backup, members, restore_a, now)
     later = backup_staleness(backup, members, restore_a + extra, now)
     assert later.margin_seconds <= first.margin_seconds + 1e-6
+
+
+def test_a_young_set_whose_oplog_will_not_fill_keeps_a_fresh_backup_fresh():
+    # the set is ten minutes old, its oplog far from full: nothing will be truncated during the
+    # restore or the safety margin, so a backup taken a minute ago is fresh
+    now = 100000
+    young = MemberOplog(host="a:27017", oldest_seconds=now - 600, newest_seconds=now,
+                        size_bytes=10 * GB, used_bytes=MB, rate_bytes_per_hour=MB,
+                        min_retention_hours=0.0)
+    answer = backup_staleness(now - 60, [young], restore_seconds=120, now_seconds=now, safety_seconds=300)
+    assert answer.verdict == "fresh", answer.recommendation

@@ -46,3 +46,9 @@ def test_refusals_name_the_reason():
     assert any("plus a margin of 1" in r for r in margin["reasons"])
     unknown = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h9", GB, 10 ** 9)
     assert unknown["reasons"] == ["h9:27017 is not a member of set rs0"]
+
+
+def test_a_set_without_primary_says_so():
+    # every member is up but none is primary (an election in progress): the reason names it
+    leaderless = resync_check(summary([(2, 100), (2, 100), (2, 100)]), CONFIG, "h2", GB, 10 ** 9)
+    assert "the set is not healthy: no primary" in leaderless["reasons"], leaderless["reasons"]

@@ -1,0 +1,156 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.mongodb developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: fsync_lock
+short_description: Lock a MongoDB member against writes for a file-level backup, and unlock it
+version_added: 0.1.0
+description:
+  - O(state=locked) flushes the member's data files and locks it against writes (C(fsync) with
+    C(lock)), then reads, from the locked member, what its files now hold - the set name, the
+    installed config version, the newest oplog entry and the member's state - so the backup's
+    metadata describes exactly the copied files. When reading fails, the lock is released before
+    the task fails.
+  - O(state=unlocked) releases one lock (C(fsyncUnlock)); a member that is not locked is left
+    alone (changed=false).
+  - The lock belongs to the server, not to the connection, so lock and unlock are separate tasks;
+    put the unlock in an C(always) section.
+  - Check mode reports what would be done and sends nothing.
+author:
+  - quorum.mongodb developers (!UNKNOWN)
+extends_documentation_fragment:
+  - quorum.mongodb.connection
+options:
+  member:
+    description: The member (C(host:port)) to lock or unlock; the module talks to it directly.
+    type: str
+    required: true
+  state:
+    description: C(locked) or C(unlocked).
+    type: str
+    choices: [locked, unlocked]
+    default: locked
+notes:
+  - Supports C(check_mode).
+"""
+
+EXAMPLES = r"""
+- name: Lock db3 for the copy
+  quorum.mongodb.fsync_lock:
+    hosts: [db3.example.net:27017]
+    member: db3.example.net:27017
+    state: locked
+  register: locked
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+lock_count:
+  description: The member's lock count after the command (0 when unlocked).
+  returned: success, not in check mode
+  type: int
+set_name:
+  description: The replica set name in the member's config.
+  returned: state=locked
+  type: str
+config_version:
+  description: The version of the member's installed config.
+  returned: state=locked
+  type: int
+member_state:
+  description: PRIMARY, SECONDARY (hidden members too) or the member's other state.
+  returned: state=locked
+  type: str
+newest_oplog:
+  description: The member's newest oplog entry's timestamp - C(t) (seconds), C(i) (increment), C(date) (ISO 8601, UTC).
+  returned: state=locked
+  type: dict
+"""
+
+import datetime
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    CommandFailed,
+    ConnectionOptions,
+    ConnectionProblem,
+    ReplicaSetConnection,
+    connection_argument_spec,
+    require_pymongo,
+)
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
+
+NOT_LOCKED = 20  # IllegalOperation: "fsyncUnlock called when not locked"
+
+
+def member_state_of(hello):
+    if hello.get("isWritablePrimary") or hello.get("ismaster"):
+        return "PRIMARY"
+    if hello.get("secondary"):
+        return "SECONDARY"
+    return "ARBITER" if hello.get("arbiterOnly") else "OTHER"
+
+
+def read_locked_member(conn, member):
+    """What the locked member's files hold: set, config version, newest oplog entry, state."""
+    config = conn.config(direct_host=member)
+    newest = conn.command("local", {"find": "oplog.rs", "sort": {"$natural": -1}, "limit": 1,
+                                    "projection": {"ts": 1}}, direct_host=member)["cursor"]["firstBatch"]
+    if not newest:
+        raise ConnectionProblem("%s has no oplog entries: it is not a replica set member with data" % member)
+    ts = newest[0]["ts"]
+    date = datetime.datetime.fromtimestamp(ts.time, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"set_name": config["_id"], "config_version": config["version"],
+            "member_state": member_state_of(conn.hello(member)),
+            "newest_oplog": {"t": ts.time, "i": ts.inc, "date": date}}
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        member=dict(type="str", required=True),
+        state=dict(type="str", default="locked", choices=["locked", "unlocked"]),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if require_pymongo():
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    p = module.params
+    member = normalize_host(p["member"])
+    if module.check_mode:
+        module.exit_json(changed=True, msg="would %s %s" % ("lock" if p["state"] == "locked" else "unlock", member))
+    with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+        if p["state"] == "unlocked":
+            try:
+                reply = conn.admin("fsyncUnlock", direct_host=member, retries=0)
+            except CommandFailed as exc:
+                if exc.code == NOT_LOCKED:
+                    module.exit_json(changed=False, lock_count=0)
+                module.fail_json(msg="could not unlock %s: %s" % (member, exc))
+            except ConnectionProblem as exc:
+                module.fail_json(msg="could not unlock %s, it may still be locked against writes: %s" % (member, exc))
+            module.exit_json(changed=True, lock_count=int(reply.get("lockCount", 0)))
+        try:
+            reply = conn.admin({"fsync": 1, "lock": True}, direct_host=member, retries=0)
+        except ConnectionProblem as exc:
+            module.fail_json(msg="could not lock %s against writes: %s" % (member, exc))
+        try:
+            facts = read_locked_member(conn, member)
+        except ConnectionProblem as exc:
+            try:
+                conn.admin("fsyncUnlock", direct_host=member, retries=0)
+                released = "the lock was released"
+            except ConnectionProblem as unlock_exc:
+                released = "and unlocking failed too, run db.fsyncUnlock() on it: %s" % unlock_exc
+            module.fail_json(msg="locked %s but could not read its oplog and config (%s); %s" % (member, exc, released))
+    module.exit_json(changed=True, lock_count=int(reply.get("lockCount", 1)), **facts)
+
+
+if __name__ == "__main__":
+    main()
