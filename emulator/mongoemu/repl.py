@@ -383,6 +383,7 @@ class ReplicationCoordinator:
         self.election_ts = self.last_applied["ts"]
         self.server.logger.info("REPL", 21331, "ReplCoord-0", "Transition to primary complete; "
                                 "database writes are now permitted")
+        self.topology.heartbeat_now()
         self.bump()
         self.progress_changed()
 

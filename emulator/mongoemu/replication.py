@@ -55,6 +55,7 @@ class Replicator:
         self.initial_sync_status: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._position_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
         self._position_again = False
         self._stale_sources: dict[str, float] = {}
         self.stale = False
@@ -63,13 +64,27 @@ class Replicator:
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            loop = asyncio.get_running_loop()
+            self._task = loop.create_task(self._run())
+            self._keepalive_task = loop.create_task(self._keepalive())
 
     def stop(self) -> None:
-        for task in (self._task, self._position_task):
+        for task in (self._task, self._position_task, self._keepalive_task):
             if task is not None:
                 task.cancel()
-        self._task = self._position_task = None
+        self._task = self._position_task = self._keepalive_task = None
+
+    async def _keepalive(self) -> None:
+        """mongod's Reporter: a replSetUpdatePosition at least every electionTimeout / 2,
+        also when idle, so the primary knows its secondaries are alive whatever the
+        heartbeat interval."""
+        coord = self.coord
+        while True:
+            await asyncio.sleep(max(0.05, coord.topology.election_timeout / 2))
+            me = coord.self_member()
+            if me is not None and coord.state not in (STATE_PRIMARY,) and \
+                    not rsc.is_arbiter(me):
+                self.report_position()
 
     @property
     def _server(self) -> Any:
@@ -243,6 +258,11 @@ class Replicator:
                 cursor = reply["cursor"]
                 batch = cursor["nextBatch"]
                 cursor_id = cursor["id"]
+                if coord.topology.primary_host is not None and coord.state != STATE_PRIMARY:
+                    # the oplog keeps flowing from the primary (directly, or through a chained
+                    # source that follows it): as mongod does with the fetcher's metadata, this
+                    # proves the primary alive like a heartbeat and postpones an election
+                    coord.topology.reset_election_timer()
         finally:
             if cursor_id:
                 coord.topology.spawn(self._kill_cursor(client, cursor_id))

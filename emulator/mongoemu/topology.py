@@ -146,6 +146,10 @@ class Topology:
         self.reset_election_timer()
         self._wakeup.set()
 
+    def heartbeat_now(self) -> None:
+        """Send the next round of heartbeats at once (a new primary announces itself)."""
+        self._wakeup.set()
+
     def reset_election_timer(self) -> None:
         timeout = self.election_timeout
         self.election_deadline = time.monotonic() + timeout + random.uniform(0, 0.15 * timeout)
@@ -267,9 +271,15 @@ class Topology:
         coord = self.coord
         sender = str(cmd.get("from", ""))
         term = int(cmd.get("term", -1))
+        member = self.members.get(sender)
+        if member is not None and coord.state != STATE_PRIMARY and \
+                (term > coord.term or self.primary_host is None) and \
+                not coord.peers.get(sender, "heartbeat").busy:
+            # a member in a newer term (a new primary heartbeats at once) or while we know of
+            # no primary: heartbeat it back now rather than at the next interval
+            self.spawn(self.heartbeat(sender))
         if term > coord.term and coord.config is not None:
             coord.update_term(term, f"heartbeat from {sender}")
-        member = self.members.get(sender)
         if member is not None:
             member.last_heartbeat_recv = utcnow()
             member.last_contact_monotonic = time.monotonic()
