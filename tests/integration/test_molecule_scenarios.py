@@ -1,0 +1,47 @@
+"""Every molecule scenario under molecule/ (molecule test -s <name>, from the repository root,
+with the Makefile's environment) must pass: molecule's own exit status is the verdict, and its
+output is shown when it fails. The scenarios start emulated members on fixed 127.0.0.x addresses
+and stop them by pid in their destroy step, which molecule test runs also after a failure."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MOLECULE_DIR = os.path.join(ROOT, "molecule")
+SCENARIOS = sorted(name for name in os.listdir(MOLECULE_DIR)
+                   if os.path.isfile(os.path.join(MOLECULE_DIR, name, "molecule.yml"))) \
+    if os.path.isdir(MOLECULE_DIR) else []
+BIN = os.path.dirname(sys.executable)
+
+
+def molecule_env():
+    """The environment make test gives: the checkout as the collection, the repository's
+    ansible.cfg, the venv first on PATH; no colours, so that a failure reads well."""
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".venv", "collections"),
+        "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
+        "PATH": BIN + os.pathsep + env.get("PATH", ""),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "NO_COLOR": "1",
+        "PY_COLORS": "0",
+    })
+    env.pop("MOLECULE_EPHEMERAL_DIRECTORY", None)
+    return env
+
+
+def test_every_scenario_is_found():
+    assert {"default", "reconfig"} <= set(SCENARIOS), SCENARIOS
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_passes(scenario):
+    result = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=ROOT, env=molecule_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
+    tail = "\n".join(result.stdout.splitlines()[-300:])
+    assert result.returncode == 0, "molecule test -s %s exited %d:\n%s" % (scenario, result.returncode, tail)
