@@ -242,14 +242,16 @@ class Replicator:
         cursor_id = cursor["id"]
         try:
             while True:
-                if batch:
-                    await self.apply_batch(batch)
-                if not cursor_id:
-                    return
+                # stopReplProducer also holds a batch already on its way: once the fail point
+                # is on, nothing written after it is fetched (the batch is fetched again later)
                 while self._failpoint_on("stopReplProducer"):
                     await asyncio.sleep(0.05)
                     if not self._source_still_good(source):
                         return
+                if batch:
+                    await self.apply_batch(batch)
+                if not cursor_id:
+                    return
                 if not self._source_still_good(source):
                     return
                 reply = await client.command("local", {
@@ -304,9 +306,9 @@ class Replicator:
             await asyncio.sleep(min(left, 1.0))
 
     def _commit(self, entries: list[dict[str, Any]]) -> None:
-        if not entries:
-            return
         coord = self.coord
+        if not entries or (coord.state == STATE_PRIMARY and not coord.catching_up):
+            return  # a batch that arrives after this member became a writable primary
         storage = self._server.storage
         build_indexes = self._build_indexes()
         with storage.transaction():
