@@ -65,7 +65,7 @@ stop:
 	done
 
 test: venv
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=15 tests
 	$(MAKE) --no-print-directory lint sanity
 
 lint: venv
@@ -74,11 +74,19 @@ lint: venv
 sanity: venv
 	$(BIN)/python tests/sanity/run_sanity.py
 
+# Every benchmark (about 20 minutes), then bench/RESULTS.md and its figures (matplotlib is
+# installed into the venv for them; community.mongodb comes from PyPI into bench/.peer/).
 bench: venv
+	$(BIN)/python -m pip install --quiet matplotlib
 	$(BIN)/python -m bench.bench_validation
 	$(BIN)/python -m bench.bench_planner
 	$(BIN)/python bench/bench_mongoemu.py
 	$(BIN)/python bench/bench_replset.py
+	$(BIN)/python bench/bench_peer.py
+	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_rolling.py
+	$(BIN)/python tests/chaos/chaos_runner.py --runs 20
+	$(BIN)/python bench/report.py
 
 # Chaos runs of rs_config with a member killed or paused mid-plan; make test runs two recorded
 # seeds (tests/chaos). CHAOS_RUNS=n CHAOS_SEED=s to choose.

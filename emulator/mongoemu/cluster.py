@@ -503,7 +503,7 @@ class ReplicaSetCluster:
                  "key_file": str(self._cluster_key) if self._cluster_key else None,
                  "auth": self.auth, "oplog_size_mb": self.oplog_size_mb,
                  "settings": self.settings, "extra_args": self.extra_args,
-                 "command": self.command,
+                 "command": self.command, "client_options": self.client_options,
                  "members": [m.to_state() for m in self.members]}
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=str) + "\n")
@@ -527,6 +527,8 @@ class ReplicaSetCluster:
         cluster.settings = state.get("settings") or {}
         cluster.extra_args = state.get("extra_args") or []
         cluster.credentials = None
+        cluster.client_options = state.get("client_options") or {}
+        cluster._hello_tls = _tls_context(cluster.client_options)
         cluster.start_timeout, cluster.ready_timeout = START_TIMEOUT_S, READY_TIMEOUT_S
         cluster.stop_timeout = STOP_TIMEOUT_S
         cluster.command = state.get("command") or mongoemu_command()

@@ -18,6 +18,9 @@ def cluster(tmp_path):
     try:
         rs.start()
         rs.wait_ready(timeout=30)
+        deadline = time.monotonic() + 20  # the priority-2 member takes over once caught up
+        while rs.primary() != rs.members[0].address and time.monotonic() < deadline:
+            time.sleep(0.2)
         rs.client(rs.primary_member()).app.items.insert_many([{"i": i} for i in range(100)])
         yield rs
     finally:
@@ -46,7 +49,8 @@ def _resized_at(member):
 @pytest.mark.emulator
 def test_resize_secondaries_first_then_primary(playbook, tmp_path, cluster):
     primary = cluster.primary_member()
-    secondary = next(m for m in cluster.members[:2] if m is not primary)
+    assert primary is cluster.members[0], "the priority-2 member should be primary"
+    secondary = cluster.members[1]
     planned = _run(playbook, tmp_path, cluster, check=True)
     assert planned["changed"]
     assert [m["host"] for m in planned["members"]] == [secondary.address, primary.address]
