@@ -85,6 +85,7 @@ bench: venv
 	$(BIN)/python bench/bench_peer.py
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_rolling.py
+	$(BIN)/python bench/bench_provision.py
 	$(BIN)/python tests/chaos/chaos_runner.py --runs 20
 	$(BIN)/python bench/report.py
 

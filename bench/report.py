@@ -33,6 +33,7 @@ SECTIONS = [
     ("peer", "Side by side with community.mongodb", ".venv/bin/python bench/bench_peer.py"),
     ("scale", "Scale: plan computation and provisioning", ".venv/bin/python bench/bench_scale.py"),
     ("rolling", "Rolling resync against a naive procedure", ".venv/bin/python bench/bench_rolling.py"),
+    ("provision", "Provisioning the local six-member set", ".venv/bin/python bench/bench_provision.py"),
     ("chaos", "Chaos runs", ".venv/bin/python tests/chaos/chaos_runner.py --runs 20"),
 ]
 
