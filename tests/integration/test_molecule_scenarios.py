@@ -34,7 +34,7 @@ def molecule_env():
 
 
 def test_every_scenario_is_found():
-    assert {"default", "reconfig"} <= set(SCENARIOS), SCENARIOS
+    assert {"default", "reconfig", "dc_failure", "rolling_resync", "oplog", "backup_restore"} <= set(SCENARIOS), SCENARIOS
 
 
 @pytest.mark.playbook
