@@ -280,6 +280,7 @@ def main() -> int:
             results[name] = run(root)
             row = {k: v for k, v in results[name].items() if k != "timeline"}
             print(name, json.dumps(row), flush=True)
+        (Path(tmp) / "dc_loss").mkdir()
         loss = dc_loss(Path(tmp) / "dc_loss")
         print("dc loss", json.dumps(loss), flush=True)
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

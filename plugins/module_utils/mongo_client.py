@@ -138,7 +138,14 @@ class ReplicaSetConnection:
         key = normalize_host(direct_host) if direct_host else None
         if key not in self._clients:
             hosts = [key] if key else self.options.seeds
-            self._clients[key] = MongoClient(hosts, **self.options.client_kwargs(direct_host=key))
+            try:
+                self._clients[key] = MongoClient(hosts, **self.options.client_kwargs(direct_host=key))
+            except OSError as exc:  # an unreadable tls_ca_file / tls_certificate_key_file
+                raise ConnectionProblem("cannot use the TLS files given (tls_ca_file %s, tls_certificate_key_file "
+                                        "%s): %s" % (self.options.tls_ca_file, self.options.tls_certificate_key_file,
+                                                     exc))
+            except pymongo_errors.ConfigurationError as exc:
+                raise ConnectionProblem("invalid connection options for %s: %s" % (", ".join(hosts), exc))
         return self._clients[key]
 
     def close(self):

@@ -81,7 +81,8 @@ def condition_met(summary, wait_for, member=None, state=None, max_lag_seconds=No
     if wait_for == "member_state":
         wanted = normalize_host(member)
         row = next((r for r in summary["members"] if r["host"] == wanted), None)
-        return row is not None and row["state_str"] == state
+        states = [state] if isinstance(state, str) else list(state or [])
+        return row is not None and row["state_str"] in states
     if wait_for == "lag":
         others = [r for r in summary["members"] if r["state"] not in (1, 7)]
         return summary["primary"] is not None and all(

@@ -45,3 +45,19 @@ def user_changes(existing, wanted_roles, state, password_matches, update_passwor
 
 def _show(roles):
     return ", ".join("%s@%s" % (r["role"], r["db"]) for r in roles) or "none"
+
+
+def check_user_names(name, database):
+    """Refuse what mongod would refuse about a user's name and database (an empty name; a
+    database name that is empty, longer than 63 characters or holds one of / \\ . " $ * < > : | ?
+    a space or a NUL); returns the reason, or None."""
+    if not name:
+        return "the user name must not be empty"
+    if not database:
+        return "the database must not be empty"
+    if len(database) > 63:
+        return "database name %r is longer than 63 characters" % database
+    bad = [c for c in '/\\. "$*<>:|?\x00' if c in database]
+    if bad:
+        return "database name %r holds %r, which mongod does not allow" % (database, bad[0])
+    return None

@@ -32,8 +32,9 @@ options:
     description: The member (C(host:port)) whose state O(wait_for=member_state) waits for.
     type: str
   state:
-    description: The state name O(wait_for=member_state) waits for.
-    type: str
+    description: The state (or any of the states) O(wait_for=member_state) waits for.
+    type: list
+    elements: str
     choices: [PRIMARY, SECONDARY, ARBITER, RECOVERING, STARTUP2, DOWN, ROLLBACK, REMOVED]
   max_lag_seconds:
     description: The lag bound for O(wait_for=lag).
@@ -155,8 +156,8 @@ def main():
     argument_spec.update(
         wait_for=dict(type="str", default="none", choices=["none", "primary", "healthy", "member_state", "lag"]),
         member=dict(type="str"),
-        state=dict(type="str", choices=["PRIMARY", "SECONDARY", "ARBITER", "RECOVERING", "STARTUP2", "DOWN",
-                                        "ROLLBACK", "REMOVED"]),
+        state=dict(type="list", elements="str", choices=["PRIMARY", "SECONDARY", "ARBITER", "RECOVERING", "STARTUP2",
+                                                         "DOWN", "ROLLBACK", "REMOVED"]),
         max_lag_seconds=dict(type="float", default=10),
         timeout=dict(type="float", default=120),
         oplog_window=dict(type="bool", default=True),
@@ -169,7 +170,7 @@ def main():
     params = module.params
     wait_for = params["wait_for"]
     what = WAIT_DESCRIPTIONS.get(wait_for) or (
-        "%s to be %s" % (params["member"], params["state"]) if wait_for == "member_state"
+        "%s to be %s" % (params["member"], " or ".join(params["state"] or [])) if wait_for == "member_state"
         else "every secondary within %s s of the primary" % params["max_lag_seconds"])
     started = time.monotonic()
     options = ConnectionOptions.from_params(params)

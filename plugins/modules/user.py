@@ -111,7 +111,12 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
     connection_argument_spec,
     require_pymongo,
 )
-from ansible_collections.quorum.mongodb.plugins.module_utils.users import RoleError, normalize_roles, user_changes
+from ansible_collections.quorum.mongodb.plugins.module_utils.users import (
+    RoleError,
+    check_user_names,
+    normalize_roles,
+    user_changes,
+)
 
 
 def find_user(conn, name, database):
@@ -146,6 +151,9 @@ def main():
     if require_pymongo():
         module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
     p = module.params
+    refused = check_user_names(p["name"], p["database"])
+    if refused:
+        module.fail_json(msg="%s; nothing was changed" % refused)
     try:
         wanted_roles = normalize_roles(p["roles"], p["database"])
     except RoleError as exc:

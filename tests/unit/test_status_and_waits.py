@@ -47,6 +47,8 @@ def test_summary_computes_lag_and_reads_the_config():
     assert condition_met(summary, "lag", max_lag_seconds=10)
     assert not condition_met(summary, "lag", max_lag_seconds=9.5)
     assert condition_met(summary, "member_state", member="h1", state="SECONDARY")
+    assert condition_met(summary, "member_state", member="h1", state=["SECONDARY", "PRIMARY"])
+    assert not condition_met(summary, "member_state", member="h1", state=["PRIMARY", "ARBITER"])
     assert render_status_table(summary).splitlines()[4] == "| h0:27017 | ny | PRIMARY | 2 | 1 | 0 | - | 26.5 |"
 
 

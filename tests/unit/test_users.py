@@ -1,7 +1,8 @@
 """User roles and the changes between what the server has and what is wanted (pure)."""
 import pytest
 
-from ansible_collections.quorum.mongodb.plugins.module_utils.users import RoleError, normalize_roles, user_changes
+from ansible_collections.quorum.mongodb.plugins.module_utils.users import (
+    RoleError, check_user_names, normalize_roles, user_changes)
 
 
 def test_roles_are_normalised_and_sorted():
@@ -23,3 +24,11 @@ def test_changes_between_existing_and_wanted():
         ("updateUser.roles", "roles differ: readWrite@app -> dbAdmin@app, readWrite@app")]
     assert user_changes(existing, wanted, "absent", None, "on_create") == [("dropUser", "the user exists")]
     assert user_changes(None, wanted, "absent", None, "on_create") == []
+
+
+def test_user_and_database_names_mongod_refuses():
+    assert check_user_names("app", "admin") is None
+    assert "must not be empty" in check_user_names("", "admin")
+    assert "must not be empty" in check_user_names("app", "")
+    assert "'.'" in check_user_names("app", "a.b")
+    assert "longer than 63" in check_user_names("app", "d" * 64)
