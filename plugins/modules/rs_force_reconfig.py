@@ -98,6 +98,7 @@ primary:
   type: str
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -165,8 +166,11 @@ def main():
         with ReplicaSetConnection(probing) as conn:
             current = read_config(conn, options.seeds)
             probes, lost_optimes = [], {}
-            for member in ReplSetConfig(current).members:
-                answer, seen = probe(conn, member.normalized_host)
+            members = ReplSetConfig(current).members
+            # in parallel: a lost datacenter's members each cost up to probe_timeout
+            with ThreadPoolExecutor(max_workers=max(1, min(16, len(members)))) as pool:
+                answers = list(pool.map(lambda m: probe(conn, m.normalized_host), members))
+            for answer, seen in answers:
                 probes.append(answer)
                 for host, seconds in seen.items():
                     lost_optimes[host] = max(lost_optimes.get(host, seconds), seconds)
