@@ -188,55 +188,54 @@ def _prepare(root: Path) -> tuple[Set, int]:
     return rs, rs.term()
 
 
-def ours(root: Path) -> dict[str, Any]:
+def _measure(root: Path, procedure, settle_s: float) -> dict[str, Any]:
+    """Provision the set, start the recorder, run ``procedure(rs)``, summarise."""
     rs, term = _prepare(root)
     try:
         recorder = Recorder(rs)
         recorder.start()
         time.sleep(1)
         started = time.monotonic()
-        _playbook(rs.inventory, "rolling_resync.yml", "-e", "replset=roll",
-                  "-e", "resync_members=all", "-e", "resync_delete_data=true")
+        procedure(rs)
         seconds = time.monotonic() - started
-        time.sleep(1)
+        time.sleep(settle_s)
         recorder.stop_event.set()
         recorder.join()
         return _summary(rs, recorder, term, seconds)
     finally:
         rs.stop()
+
+
+def ours(root: Path) -> dict[str, Any]:
+    return _measure(root, lambda rs: _playbook(
+        rs.inventory, "rolling_resync.yml", "-e", "replset=roll", "-e", "resync_members=all",
+        "-e", "resync_delete_data=true"), settle_s=1)
+
+
+def _naive_procedure(rs: Set) -> None:
+    """Members in inventory order, the primary killed like the rest, each emptied and
+    restarted, back as SECONDARY (or PRIMARY) before the next."""
+    binary = os.path.join(os.path.dirname(sys.executable), "mongoemu")
+    for name in rs.addresses:
+        pid = rs.pid(name)
+        if pid and process_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while process_alive(pid):
+                time.sleep(0.02)
+        data = rs.root / name / "data"
+        shutil.rmtree(data)
+        data.mkdir()
+        subprocess.run([binary, "-f", str(rs.root / name / "mongod.conf")], check=True,
+                       capture_output=True, timeout=60)
+        deadline = time.monotonic() + 120
+        while rs.state(name) not in ("SECONDARY", "PRIMARY"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come back")
+            time.sleep(0.1)
 
 
 def naive(root: Path) -> dict[str, Any]:
-    rs, term = _prepare(root)
-    try:
-        recorder = Recorder(rs)
-        recorder.start()
-        time.sleep(1)
-        started = time.monotonic()
-        binary = os.path.join(os.path.dirname(sys.executable), "mongoemu")
-        for name in rs.addresses:  # inventory order, the primary killed like the rest
-            pid = rs.pid(name)
-            if pid and process_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-                while process_alive(pid):
-                    time.sleep(0.02)
-            data = root / name / "data"
-            shutil.rmtree(data)
-            data.mkdir()
-            subprocess.run([binary, "-f", str(root / name / "mongod.conf")], check=True,
-                           capture_output=True, timeout=60)
-            deadline = time.monotonic() + 120
-            while rs.state(name) not in ("SECONDARY", "PRIMARY"):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not come back")
-                time.sleep(0.1)
-        seconds = time.monotonic() - started
-        time.sleep(2)
-        recorder.stop_event.set()
-        recorder.join()
-        return _summary(rs, recorder, term, seconds)
-    finally:
-        rs.stop()
+    return _measure(root, _naive_procedure, settle_s=2)
 
 
 def dc_loss(root: Path) -> dict[str, Any]:
