@@ -25,6 +25,18 @@ def _optime_seconds(member):
     return getattr(ts, "time", None)
 
 
+def optime_key(optime):
+    """An optime ({ts, t}, or a bare Timestamp under protocol version 0) as [term, seconds,
+    increment], which orders like mongod's OpTime; None when absent."""
+    if not optime:
+        return None
+    ts = optime.get("ts") if isinstance(optime, dict) else optime
+    term = optime.get("t", -1) if isinstance(optime, dict) else -1
+    if getattr(ts, "time", None) is None:
+        return None
+    return [int(term), int(ts.time), int(getattr(ts, "inc", 0))]
+
+
 def summarize_status(status, config=None, oplog_windows=None, domain_key="dc"):
     """Members with state, health, lag, sync source, config version, priority, votes,
     domain and oplog window (when given: host -> hours)."""
@@ -53,9 +65,13 @@ def summarize_status(status, config=None, oplog_windows=None, domain_key="dc"):
             "priority": conf.base_priority if conf else None,
             "votes": conf.base_votes if conf else None,
             "hidden": conf.hidden if conf else None,
+            "arbiter": conf.arbiter if conf else None,
             "domain": conf.tags.get(domain_key) if conf else None,
             "oplog_window_hours": oplog_windows.get(host),
             "self": bool(m.get("self")),
+            # what the answering member knows of this one's durable optime (the primary counts
+            # it for w:"majority"); a member answers for itself with its applied optime
+            "optime": optime_key(m.get("optimeDurable") or m.get("optime")),
         })
     return {
         "set": status.get("set"),
@@ -63,6 +79,8 @@ def summarize_status(status, config=None, oplog_windows=None, domain_key="dc"):
         "primary": normalize_host(primary.get("name")) if primary else None,
         "config_version": cfg.version,
         "healthy": is_healthy(rows),
+        "majority": cfg.majority_vote_count,
+        "commit_point": optime_key((status.get("optimes") or {}).get("lastCommittedOpTime")),
         "members": rows,
     }
 
@@ -87,7 +105,28 @@ def condition_met(summary, wait_for, member=None, state=None, max_lag_seconds=No
         others = [r for r in summary["members"] if r["state"] not in (1, 7)]
         return summary["primary"] is not None and all(
             r["state"] == 2 and r["lag_seconds"] is not None and r["lag_seconds"] <= max_lag_seconds for r in others)
+    if wait_for == "durable_without":
+        return durable_without(summary, member)
     return True
+
+
+def durable_without(summary, member):
+    """Whether every write the set has majority-committed is held by enough voters other than
+    `member` that deleting that member's data cannot lose a w:"majority" acknowledged write
+    even if the primary fails next: any future primary needs the votes of a majority, and a
+    voter only votes for a candidate at least as recent as itself. Enough is a majority of
+    the votes, or every other data-bearing voter when they are fewer (a PSA set: the primary
+    alone); a voter that is down counts as not holding. Read from the primary's own status (it decides what is committed);
+    `member` is normally stopped already, so that it acknowledges nothing more."""
+    me = next((r for r in summary["members"] if r["self"]), None)
+    commit = summary.get("commit_point")
+    if me is None or me["state"] != 1 or commit is None:
+        return False
+    wanted = normalize_host(member)
+    others = [r for r in summary["members"] if r["host"] != wanted and r["votes"] and not r["arbiter"]]
+    holding = sum(r["votes"] for r in others
+                  if r["state"] in (1, 2) and r["optime"] is not None and r["optime"] >= commit)
+    return holding >= min(summary["majority"], sum(r["votes"] for r in others))
 
 
 def describe_summary(summary):

@@ -15,8 +15,9 @@ description:
   - Reports the set as an operator reads it - every member's state, health, replication lag, sync
     source, config version, priority, votes, datacenter and oplog window in hours.
   - Optionally waits, for a bounded time, until the set has a primary, is healthy (every member
-    PRIMARY, SECONDARY or ARBITER and one primary), a member reaches a state, or every secondary's lag
-    is below a bound. A timeout names what was awaited and the last state seen.
+    PRIMARY, SECONDARY or ARBITER and one primary), a member reaches a state, every secondary's lag
+    is below a bound, or every majority-committed write is held by enough voters other than a member
+    (O(wait_for=durable_without)). A timeout names what was awaited and the last state seen.
   - Read-only; check mode behaves the same.
 author:
   - quorum.mongodb developers (!UNKNOWN)
@@ -26,10 +27,15 @@ options:
   wait_for:
     description: What to wait for before returning.
     type: str
-    choices: [none, primary, healthy, member_state, lag]
+    choices: [none, primary, healthy, member_state, lag, durable_without]
     default: none
   member:
-    description: The member (C(host:port)) whose state O(wait_for=member_state) waits for.
+    description:
+      - The member (C(host:port)) whose state O(wait_for=member_state) waits for.
+      - With O(wait_for=durable_without), the member (normally stopped) whose data is about to be
+        deleted; the wait ends when the primary's majority commit point is held by voters other than it
+        with a majority of the votes (or by every other data-bearing voter, when those are fewer), so that
+        no write acknowledged with w:"majority" depends on it - even if the primary fails next.
     type: str
   state:
     description: The state (or any of the states) O(wait_for=member_state) waits for.
@@ -97,9 +103,19 @@ healthy:
   description: Every member is PRIMARY, SECONDARY or ARBITER and one is PRIMARY.
   returned: success
   type: bool
+majority:
+  description: The votes a majority needs.
+  returned: success
+  type: int
+commit_point:
+  description: The answering member's majority commit point as [term, seconds, increment].
+  returned: success
+  type: list
+  elements: int
 members:
   description: One entry per member - host, id, state, state_str, health, lag_seconds, sync_source,
-    config_version, priority, votes, hidden, domain, oplog_window_hours, self.
+    config_version, priority, votes, hidden, arbiter, domain, oplog_window_hours, self, and optime
+    ([term, seconds, increment]; durable, as the answering member knows it).
   returned: success
   type: list
   elements: dict
@@ -154,7 +170,8 @@ def read_summary(conn, oplog_window, domain_key):
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
-        wait_for=dict(type="str", default="none", choices=["none", "primary", "healthy", "member_state", "lag"]),
+        wait_for=dict(type="str", default="none",
+                      choices=["none", "primary", "healthy", "member_state", "lag", "durable_without"]),
         member=dict(type="str"),
         state=dict(type="list", elements="str", choices=["PRIMARY", "SECONDARY", "ARBITER", "RECOVERING", "STARTUP2",
                                                          "DOWN", "ROLLBACK", "REMOVED"]),
@@ -164,14 +181,18 @@ def main():
         domain_key=dict(type="str", default="dc", no_log=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("wait_for", "member_state", ("member", "state"))])
+                           required_if=[("wait_for", "member_state", ("member", "state")),
+                                        ("wait_for", "durable_without", ("member",))])
     if require_pymongo():
         module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
     params = module.params
     wait_for = params["wait_for"]
-    what = WAIT_DESCRIPTIONS.get(wait_for) or (
-        "%s to be %s" % (params["member"], " or ".join(params["state"] or [])) if wait_for == "member_state"
-        else "every secondary within %s s of the primary" % params["max_lag_seconds"])
+    what = WAIT_DESCRIPTIONS.get(wait_for) or {
+        "member_state": "%s to be %s" % (params["member"], " or ".join(params["state"] or [])),
+        "lag": "every secondary within %s s of the primary" % params["max_lag_seconds"],
+        "durable_without": "every majority-committed write on voters other than %s with a majority of "
+                           "the votes (the primary answering)" % params["member"],
+    }.get(wait_for)
     started = time.monotonic()
     options = ConnectionOptions.from_params(params)
     if wait_for != "none":  # one poll must not outlast the whole wait

@@ -1,4 +1,5 @@
 """Run ansible-playbook from the project's venv against this checkout of the collection."""
+import json
 import os
 import subprocess
 import sys
@@ -9,8 +10,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))  # emuharness: start/stop mongoemu by pid
 
-from emuharness import Emu, pick_address, stop_all_started  # noqa: E402
+from emuharness import STARTED_PIDS, Emu, pick_address, stop_all_started  # noqa: E402
 import conf_members  # noqa: E402
+from mongoemu.cluster import ReplicaSetCluster  # noqa: E402
 
 conf_member = conf_members.conf_member  # a fixture: members started from a mongod.conf
 
@@ -35,6 +37,49 @@ def playbook():
                    os.path.join(ROOT, path)] + list(extra)
         return subprocess.run(command, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    return run
+
+
+FAST_ELECTIONS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
+
+
+@pytest.fixture
+def replica_set(tmp_path):
+    """replica_set(specs, set_name, primary=None, **options) -> a started ReplicaSetCluster with
+    a primary and every member ready (settings FAST_ELECTIONS unless given); with primary=i, also
+    until member i is primary (a priority takeover once it caught up). Stopped by pid after the
+    test."""
+    started = []
+
+    def start(specs, set_name, primary=None, **options):
+        options.setdefault("settings", FAST_ELECTIONS)
+        rs = ReplicaSetCluster(specs, set_name=set_name, root=tmp_path / set_name,
+                               on_start=lambda m: STARTED_PIDS.add(m.pid), **options)
+        started.append(rs)
+        rs.start()
+        rs.wait_ready(timeout=30)
+        deadline = time.monotonic() + 20
+        while primary is not None and rs.primary() != rs.members[primary].address:
+            assert time.monotonic() < deadline, "member %d did not become primary" % primary
+            time.sleep(0.2)
+        return rs
+    yield start
+    for rs in started:
+        rs.stop()
+
+
+@pytest.fixture
+def recorded_play(playbook, tmp_path):
+    """recorded_play(name, variables) runs tests/integration/files/<name>.yml (a play that writes
+    its registered module result to `out`) with -e @vars.json; returns that result."""
+    def run(name, variables, timeout=300):
+        stamp = time.monotonic_ns()
+        out, path = tmp_path / f"{name}-{stamp}.json", tmp_path / f"{name}-{stamp}-vars.json"
+        path.write_text(json.dumps({**variables, "out": str(out)}))
+        result = playbook(f"tests/integration/files/{name}.yml", "localhost,", "-e", f"@{path}",
+                          timeout=timeout)
+        assert result.returncode == 0, result.stdout
+        return json.loads(out.read_text())
     return run
 
 

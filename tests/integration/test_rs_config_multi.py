@@ -2,7 +2,6 @@
 topology change of issue 5 (two members added in a new datacenter, two removed from an old
 one, the preferred primary moved there, a write-concern mode added) applied step by step while
 a writer with w:"majority" runs; check mode first, an idempotent rerun last."""
-import json
 import threading
 import time
 
@@ -10,37 +9,24 @@ import pytest
 from pymongo import MongoClient, WriteConcern
 from pymongo.errors import PyMongoError
 
-from emuharness import STARTED_PIDS
-from mongoemu.cluster import MemberSpec, ReplicaSetCluster
+from mongoemu.cluster import MemberSpec
 
 SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(replica_set):
     specs = [MemberSpec(tags={"dc": "dc1"}, priority=2), MemberSpec(tags={"dc": "dc1"}),
              MemberSpec(tags={"dc": "dc2"})]
-    rs = ReplicaSetCluster(specs, set_name="multi", root=tmp_path / "rs", settings=SETTINGS,
-                           on_start=lambda m: STARTED_PIDS.add(m.pid))
-    try:
-        rs.start()
-        rs.wait_ready(timeout=30)
-        rs.newcomers = [rs.add_member(MemberSpec(tags={"dc": "dc3"})),
-                        rs.add_member(MemberSpec(tags={"dc": "dc3"}))]
-        yield rs
-    finally:
-        rs.stop()
+    rs = replica_set(specs, "multi", settings=SETTINGS)
+    rs.newcomers = [rs.add_member(MemberSpec(tags={"dc": "dc3"})),
+                    rs.add_member(MemberSpec(tags={"dc": "dc3"}))]
+    return rs
 
 
-def _run(playbook, tmp_path, cluster, desired, check=False):
-    out = tmp_path / f"result-{time.monotonic_ns()}.json"
-    variables = tmp_path / "vars.json"
-    variables.write_text(json.dumps({"seeds": [cluster.members[2].address], "desired": desired,
-                                     "out": str(out), "check": check}))
-    result = playbook("tests/integration/files/rs_config_run.yml", "localhost,",
-                      "-e", f"@{variables}", timeout=300)
-    assert result.returncode == 0, result.stdout
-    return json.loads(out.read_text())
+def _run(recorded_play, cluster, desired, check=False):
+    return recorded_play("rs_config_run", {"seeds": [cluster.members[2].address],
+                                           "desired": desired, "check": check})
 
 
 def _writer(uri, stop, acked, errors):
@@ -59,7 +45,7 @@ def _writer(uri, stop, acked, errors):
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_topology_change_applied_safely(playbook, tmp_path, cluster):
+def test_topology_change_applied_safely(recorded_play, cluster):
     m0, m1, m2 = cluster.members[:3]
     m3, m4 = cluster.newcomers
     desired = {"_id": "multi", "version": 1, "members": [
@@ -73,7 +59,7 @@ def test_topology_change_applied_safely(playbook, tmp_path, cluster):
     assert cluster.primary() == m0.address
 
     before = cluster.client(m0).admin.command("replSetGetConfig")["config"]
-    planned = _run(playbook, tmp_path, cluster, desired, check=True)
+    planned = _run(recorded_play, cluster, desired, check=True)
     assert planned["changed"] and planned["steps_applied"] == 0
     assert cluster.client(m0).admin.command("replSetGetConfig")["config"] == before
     steps = planned["plan"]["steps"]
@@ -84,7 +70,7 @@ def test_topology_change_applied_safely(playbook, tmp_path, cluster):
     writer = threading.Thread(target=_writer, args=(uri, stop, acked, errors), daemon=True)
     writer.start()
     try:
-        applied = _run(playbook, tmp_path, cluster, desired)
+        applied = _run(recorded_play, cluster, desired)
     finally:
         time.sleep(0.5)
         stop.set()
@@ -107,5 +93,5 @@ def test_topology_change_applied_safely(playbook, tmp_path, cluster):
     cluster.client(primary).app.get_collection(
         "m", write_concern=WriteConcern(w="multiDC", wtimeout=10000)).insert_one({"ok": 1})
 
-    rerun = _run(playbook, tmp_path, cluster, desired)
+    rerun = _run(recorded_play, cluster, desired)
     assert not rerun["changed"] and rerun["steps_applied"] == 0

@@ -2,44 +2,25 @@
 (dc1: 2 members, dc2: 2, dc3: 1): dc2 and dc3 are killed, the guardrails refuse a wrong
 survivor list, the forced config gives dc1 a primary, and rs_config with the full topology
 brings the returning members back through the safe plan."""
-import json
 import time
 
 import pytest
 from pymongo import WriteConcern
 
-from emuharness import STARTED_PIDS
-from mongoemu.cluster import MemberSpec, ReplicaSetCluster
+from mongoemu.cluster import MemberSpec
 
 SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    specs = [MemberSpec(tags={"dc": dc}) for dc in ("dc1", "dc1", "dc2", "dc2", "dc3")]
-    rs = ReplicaSetCluster(specs, set_name="dr", root=tmp_path / "rs", settings=SETTINGS,
-                           on_start=lambda m: STARTED_PIDS.add(m.pid))
-    try:
-        rs.start()
-        rs.wait_ready(timeout=30)
-        yield rs
-    finally:
-        rs.stop()
-
-
-def _run(playbook, tmp_path, name, variables):
-    out = tmp_path / f"{name}-{time.monotonic_ns()}.json"
-    path = tmp_path / f"{name}-vars.json"
-    path.write_text(json.dumps({**variables, "out": str(out)}))
-    result = playbook(f"tests/integration/files/{name}.yml", "localhost,", "-e", f"@{path}",
-                      timeout=300)
-    assert result.returncode == 0, result.stdout
-    return json.loads(out.read_text())
+def cluster(replica_set):
+    return replica_set([MemberSpec(tags={"dc": dc}) for dc in ("dc1", "dc1", "dc2", "dc2", "dc3")], "dr",
+                       settings=SETTINGS)
 
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_force_reconfig_after_losing_two_datacenters(playbook, tmp_path, cluster):
+def test_force_reconfig_after_losing_two_datacenters(recorded_play, cluster):
     m0, m1, m2, m3, m4 = cluster.members
     full = cluster.client(m0).admin.command("replSetGetConfig")["config"]
     cluster.client(cluster.primary_member()).app.get_collection(
@@ -52,14 +33,13 @@ def test_force_reconfig_after_losing_two_datacenters(playbook, tmp_path, cluster
     assert cluster.primary() is None
 
     seeds = [m0.address, m1.address]
-    wrong = _run(playbook, tmp_path, "force_reconfig_run",
-                 {"seeds": seeds, "set_name": "dr", "survivors": [m0.address, m2.address]})
+    wrong = recorded_play("force_reconfig_run",
+                          {"seeds": seeds, "set_name": "dr", "survivors": [m0.address, m2.address]})
     assert wrong.get("failed") and m2.address in wrong["msg"], wrong
     assert cluster.client(m0).admin.command("replSetGetConfig")["config"]["version"] == \
         full["version"]
 
-    forced = _run(playbook, tmp_path, "force_reconfig_run",
-                  {"seeds": seeds, "set_name": "dr", "survivors": seeds})
+    forced = recorded_play("force_reconfig_run", {"seeds": seeds, "set_name": "dr", "survivors": seeds})
     assert forced.get("changed") and not forced.get("failed"), forced
     primary = cluster.wait_for_primary(timeout=30)
     assert primary in (m0, m1)
@@ -75,8 +55,7 @@ def test_force_reconfig_after_losing_two_datacenters(playbook, tmp_path, cluster
     desired = {"_id": "dr", "version": 1, "members": [
         {"_id": m["_id"], "host": m["host"], "tags": m["tags"]} for m in full["members"]],
         "settings": SETTINGS}
-    applied = _run(playbook, tmp_path, "rs_config_run", {"seeds": seeds, "desired": desired,
-                                                         "check": False})
+    applied = recorded_play("rs_config_run", {"seeds": seeds, "desired": desired, "check": False})
     assert applied["changed"] and not applied.get("failed"), applied
     assert sorted(m["host"] for m in applied["config"]["members"]) == \
         sorted(m.address for m in cluster.members)

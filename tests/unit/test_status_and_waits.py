@@ -136,3 +136,61 @@ def test_extended_json_object_ids_are_sent_as_bson():
     assert list(converted) == ["replSetReconfig"]
     assert converted["replSetReconfig"]["settings"]["replicaSetId"] == bson.ObjectId("65a1b2c3d4e5f60718293a4b")
     assert converted["replSetReconfig"]["members"][0]["tags"] == {"$oid": 5}
+
+
+class TsInc(Ts):
+    def __init__(self, time, inc):
+        super().__init__(time)
+        self.inc = inc
+
+
+PSS = {"_id": "rs0", "version": 3, "members": [
+    {"_id": 0, "host": "h0:27017"}, {"_id": 1, "host": "h1:27017"}, {"_id": 2, "host": "h2:27017"}]}
+
+
+def primary_view(applied, commit, states=(1, 8, 2), config=None):
+    """replSetGetStatus as the primary h0 answers it: applied[i] = (seconds, inc) of member i."""
+    config = config or PSS
+    members = [member(i, state, 0, optime={"ts": TsInc(*applied[i]), "t": 2}, self=(i == 0))
+               for i, state in enumerate(states)]
+    return summarize_status({"set": "rs0", "members": members,
+                             "optimes": {"lastCommittedOpTime": {"ts": TsInc(*commit), "t": 2}}},
+                            config)
+
+
+def test_durable_without_waits_for_the_other_voters_to_hold_every_committed_write():
+    # h1 is being resynced (stopped: DOWN); a write at (100, 3) was acknowledged by h0 and h1
+    lagging = primary_view([(100, 3), (100, 3), (100, 2)], commit=(100, 3))
+    assert not condition_met(lagging, "durable_without", member="h1:27017")
+    caught_up = primary_view([(100, 3), (100, 3), (100, 3)], commit=(100, 3))
+    assert condition_met(caught_up, "durable_without", member="h1:27017")
+    # the increment decides within one second, the term before the timestamp
+    assert primary_view([(100, 3), (0, 0), (100, 4)], (100, 3))["members"][2]["optime"] == [2, 100, 4]
+    # the other secondary down (paused, partitioned): it may lack the write; wait for it
+    assert not condition_met(primary_view([(100, 3), (100, 3), (100, 3)], (100, 3), states=(1, 8, 8)),
+                             "durable_without", member="h1:27017")
+
+
+def test_durable_without_needs_the_primary_itself_to_answer():
+    # the same optimes, but the answering member (self) is a secondary: its commit point may lag
+    summary = primary_view([(100, 3), (100, 3), (100, 3)], commit=(100, 3), states=(2, 1, 8))
+    assert not condition_met(summary, "durable_without", member="h2:27017")
+    no_commit = primary_view([(100, 3), (100, 3), (100, 3)], commit=(100, 3))
+    no_commit["commit_point"] = None
+    assert not condition_met(no_commit, "durable_without", member="h1:27017")
+
+
+def test_durable_without_in_a_psa_set_asks_only_the_primary():
+    psa = {"_id": "rs0", "version": 3, "members": [
+        {"_id": 0, "host": "h0:27017"}, {"_id": 1, "host": "h1:27017"},
+        {"_id": 2, "host": "h2:27017", "arbiterOnly": True}]}
+    summary = primary_view([(100, 3), (100, 3), (0, 0)], commit=(100, 3), states=(1, 8, 7), config=psa)
+    assert condition_met(summary, "durable_without", member="h1:27017")
+    # five voters: with one member stopped, three of the other four must hold the commit point
+    five = {"_id": "rs0", "version": 3, "members": [{"_id": i, "host": "h%d:27017" % i} for i in range(5)]}
+    applied = [(100, 3), (100, 3), (100, 3), (99, 0), (99, 0)]
+    summary = primary_view(applied, (100, 3), states=(1, 8, 2, 2, 2), config=five)
+    assert not condition_met(summary, "durable_without", member="h1:27017")
+    applied[3] = (100, 3)
+    summary = primary_view(applied, (100, 3), states=(1, 8, 2, 2, 2), config=five)
+    assert condition_met(summary, "durable_without", member="h1:27017")
