@@ -6,7 +6,8 @@
 A resync (initial sync from an empty dbPath) takes the member away for about its data size
 over the sync throughput, and it must then catch up from its sync source's oplog: the
 source's window must outlast the sync, with a safety factor. The set must stay writable
-meanwhile, and the member must not hold the only up-to-date copy.
+meanwhile, and the member must not hold the only up-to-date copy. The member itself may be in
+any state (a stale or crashed member is what one resyncs).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,10 +28,13 @@ def resync_check(summary, config, member, data_size_bytes, throughput_bytes_per_
     me = rows.get(host)
     if me is None:
         return {"allowed": False, "reasons": ["%s is not a member of set %s" % (host, summary.get("set"))], "facts": {}}
-    if not summary["healthy"]:
+    # the member itself may be in any state: a stale (RECOVERING) or crashed (DOWN) member is what
+    # one resyncs; every other member must be healthy
+    others = [r for r in summary["members"] if r["host"] != host]
+    unhealthy = [r for r in others if r["state"] not in (1, 2, 7)]
+    if unhealthy or len([r for r in summary["members"] if r["state"] == 1]) != 1:
         reasons.append("the set is not healthy: %s" % (", ".join(
-            "%s %s" % (r["host"], r["state_str"]) for r in summary["members"] if r["state"] not in (1, 2, 7)) or
-            "no primary"))
+            "%s %s" % (r["host"], r["state_str"]) for r in unhealthy) or "no primary"))
     if me["state"] == 1:
         reasons.append("%s is the primary: step it down first (the rolling resync does it last)" % host)
     healthy_votes = sum((m.votes for m in cfg.members

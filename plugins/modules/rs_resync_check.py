@@ -12,7 +12,9 @@ module: rs_resync_check
 short_description: Tell whether a MongoDB replica set member may go down for a resync now, and why not
 version_added: 0.1.0
 description:
-  - Checks, before a member is stopped for an initial sync - that the set is healthy; that the member is
+  - Checks, before a member is stopped for an initial sync - that the other members are healthy (the member
+    itself may be in any state, DOWN or RECOVERING included, since a crashed or too-stale member is what
+    one resyncs); that the member is
     not the primary (step it down first); that the voting majority survives its absence with O(votes_margin)
     to spare; that it does not hold the only up-to-date copy; and that the best sync source's oplog window
     exceeds the estimated initial sync time (the member's data size over O(throughput_mb_s)) times
@@ -40,7 +42,8 @@ options:
     type: int
     default: 0
   data_size_bytes:
-    description: The data to copy; by default the member's databases' sizes on disk.
+    description: The data to copy; by default the member's databases' sizes on disk, or the primary's when
+      the member does not answer.
     type: int
   fail_when_refused:
     description: Fail the task when the member may not go down.
@@ -91,6 +94,15 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status impo
 from ansible_collections.quorum.mongodb.plugins.module_utils.resync import resync_check
 
 
+def data_size(conn, member, status):
+    """The member's databases' size on disk; when the set sees it down (crashed, or stopped),
+    the primary's - what its initial sync will copy."""
+    me = [m for m in status.get("members", []) if normalize_host(m.get("name")) == member]
+    if me and me[0].get("health"):
+        return conn.admin("listDatabases", direct_host=member).get("totalSize", 0)
+    return conn.admin("listDatabases").get("totalSize", 0)
+
+
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -117,7 +129,7 @@ def main():
                         windows[normalize_host(m["name"])] = window["hours"]
             size = p["data_size_bytes"]
             if size is None:
-                size = conn.admin("listDatabases", direct_host=member).get("totalSize", 0)
+                size = data_size(conn, member, status)
     except ConnectionProblem as exc:
         module.fail_json(msg=str(exc))
     answer = resync_check(summarize_status(status, config, windows), config, member, size, p["throughput_mb_s"] * MB,

@@ -32,7 +32,7 @@ def test_a_caught_up_secondary_of_a_healthy_set_may_go():
 
 def test_refusals_name_the_reason():
     primary = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h0", GB, 10 ** 9)
-    assert any("h0:27017 is the primary" in r for r in primary["reasons"])
+    assert primary["reasons"] == ["h0:27017 is the primary: step it down first (the rolling resync does it last)"]
     degraded = resync_check(summary([(1, 100), (2, 100), (8, 0)]), CONFIG, "h1", GB, 10 ** 9)
     assert any("the set is not healthy: h2:27017 DOWN" in r for r in degraded["reasons"])
     assert any("without h1:27017, 1 healthy votes remain; a majority is 2" in r for r in degraded["reasons"])
@@ -52,3 +52,11 @@ def test_a_set_without_primary_says_so():
     # every member is up but none is primary (an election in progress): the reason names it
     leaderless = resync_check(summary([(2, 100), (2, 100), (2, 100)]), CONFIG, "h2", GB, 10 ** 9)
     assert "the set is not healthy: no primary" in leaderless["reasons"], leaderless["reasons"]
+
+
+def test_the_member_itself_may_be_down_or_stale():
+    # a crashed or too-stale member is what one resyncs: only the others must be healthy
+    member_down = resync_check(summary([(1, 100), (2, 100), (8, 0)]), CONFIG, "h2", GB, 10 ** 9)
+    assert member_down["allowed"], member_down["reasons"]
+    other_down = resync_check(summary([(1, 100), (8, 0), (2, 100)]), CONFIG, "h2", GB, 10 ** 9)
+    assert any("the set is not healthy: h1:27017 DOWN" in r for r in other_down["reasons"])
