@@ -105,6 +105,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.force_reconfig import Probe, plan_force_reconfig
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    CommandFailed,
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
@@ -140,6 +141,33 @@ def probe(conn, host):
         if getattr(ts, "time", None) is not None:
             seen[m["name"]] = ts.time
     return Probe(host, True, state=status.get("myState"), optime_seconds=seen.get(me.get("name"))), seen
+
+
+def force(module, conn, plan, result):
+    """replSetReconfig with force on the chosen survivor; when no answer comes back, say that the
+    config may or may not be installed, and how to find out."""
+    try:
+        conn.admin({"replSetReconfig": plan.config, "force": True}, direct_host=plan.run_on, retries=0)
+    except CommandFailed as exc:
+        module.fail_json(msg="%s refused the forced reconfig, nothing was changed: %s" % (plan.run_on, exc), **result)
+    except ConnectionProblem as exc:
+        result["changed"] = True  # perhaps
+        module.fail_json(msg="the forced reconfig was sent to %s but no answer came back (%s); it may or may not "
+                         "be installed: run this task again, its probe shows which (a survivor that answers as "
+                         "PRIMARY means it was)" % (plan.run_on, exc), **result)
+
+
+def survivors_primary(conn, hosts):
+    """The primary as the first survivor that answers sees it (None: none yet)."""
+    problems = []
+    for host in hosts:
+        try:
+            members = conn.status(direct_host=host).get("members", [])
+        except ConnectionProblem as exc:
+            problems.append(str(exc))
+            continue
+        return next((m["name"] for m in members if m.get("state") == 1), None)
+    raise ConnectionProblem("no survivor answers: %s" % "; ".join(problems))
 
 
 def main():
@@ -185,15 +213,14 @@ def main():
             if module.check_mode:
                 result["changed"] = True
                 module.exit_json(**result)
-            conn.admin({"replSetReconfig": plan.config, "force": True}, direct_host=plan.run_on, retries=0)
+            force(module, conn, plan, result)
             result["changed"] = True
-            primary, _polls = wait_until(
-                lambda: next((m["name"] for m in conn.status(direct_host=plan.run_on).get("members", [])
-                              if m.get("state") == 1), None),
-                lambda found: found is not None, timeout=p["wait_timeout"],
-                what="a primary after the forced reconfig on %s" % plan.run_on)
+            hosts = [m.normalized_host for m in ReplSetConfig(plan.config).members]
+            primary, _polls = wait_until(lambda: survivors_primary(conn, hosts), lambda found: found is not None,
+                                         timeout=p["wait_timeout"],
+                                         what="a primary after the forced reconfig on %s" % plan.run_on)
             result["primary"] = primary
-            result["version_after"] = conn.config(direct_host=plan.run_on)["version"]
+            result["version_after"] = conn.config(direct_host=primary)["version"]
     except ConnectionProblem as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
