@@ -1,16 +1,29 @@
-"""Chaos runs: apply a desired topology with quorum.mongodb.rs_config while a random member
-(the primary included) is killed (SIGKILL) or paused (SIGSTOP) at a random moment, then heal
-the set and check the invariants:
+"""Chaos runs: while quorum.mongodb changes a replica set, a random member (the primary
+included) is killed (SIGKILL) or paused (SIGSTOP) at a random moment; the set is healed and
+the invariants are checked:
 
 * every write acknowledged with w:"majority" is on the final primary;
 * no two members were primary in the same term (hello's electionId carries the term);
-* the run either completed or stopped with a clear message (no traceback);
-* a rerun converges to the desired config.
+* the operation either completed or stopped with a clear message (no traceback);
+* a rerun converges (the desired config, or every member healthy again).
 
-    .venv/bin/python tests/chaos/chaos_runner.py --runs 10 [--seed 1234]
+Three operations (scenarios):
 
-Each run is reproducible from its seed (the fault's member, kind, moment and duration; the
-machine's timing still varies). Every process is stopped by pid (mongoemu.cluster). Results:
+* rs_config: three members (dc1 x2, dc2) become dc2 + two new dc3 members with a write-concern
+  mode: two voters added, two removed and the primary moved (tests/integration/files/
+  rs_config_run.yml);
+* rolling_resync: playbooks/rolling_resync.yml resyncs every member of a three-member set
+  provisioned by playbooks/site.yml (secondaries first, the primary last after a stepdown); the
+  rerun is the same playbook;
+* force_reconfig: seven voters (dc1 x3, dc2 x2, dc3 x2) lose dc2 and dc3 and
+  quorum.mongodb.rs_force_reconfig gives the three dc1 survivors a config of their own
+  (tests/integration/files/force_reconfig_run.yml); a rerun must find that config (and refuse
+  to force again) or apply it.
+
+    .venv/bin/python tests/chaos/chaos_runner.py --runs 5 [--seed 1234] [--scenario rs_config]
+
+Each run is reproducible from its scenario and seed (the fault's member, kind, moment and
+duration; the machine's timing still varies). Every process is stopped by pid. Results:
 bench/results/chaos.json and bench/results/chaos.md.
 """
 from __future__ import annotations
@@ -18,35 +31,35 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pymongo import MongoClient, WriteConcern
 from pymongo.errors import PyMongoError
 
+from harness import ROOT, ProvisionedSet, run_recorded
 from mongoemu.cluster import MemberSpec, ReplicaSetCluster, hello
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAY = ROOT / "tests" / "integration" / "files" / "rs_config_run.yml"
 SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
+FILES = "tests/integration/files"
 
 
 @dataclass
 class RunResult:
+    scenario: str
     seed: int
     fault: str
     target: str
     target_index: int
     at_s: float
-    first_apply: str
+    target_state: str = ""  # what the target was when the fault hit it
+    first_run: str = ""
     message: str = ""
     converged: bool = False
     acknowledged: int = 0
@@ -56,39 +69,18 @@ class RunResult:
     seconds: float = 0.0
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".venv" / "collections"),
-                "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")})
-    return env
-
-
-def apply(workdir: Path, seeds: list[str], desired: dict[str, Any]) -> dict[str, Any]:
-    out = workdir / f"result-{time.monotonic_ns()}.json"
-    variables = workdir / f"vars-{time.monotonic_ns()}.json"
-    variables.write_text(json.dumps({"seeds": seeds, "desired": desired, "out": str(out)}))
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-                           "-i", "localhost,", str(PLAY), "-e", f"@{variables}"],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600,
-                          check=False)
-    if out.exists():
-        return json.loads(out.read_text())
-    return {"failed": True, "msg": "the playbook did not record a result:\n" + proc.stdout[-2000:]}
-
-
 class Observer(threading.Thread):
     """Polls hello on every member: which member was primary in which term."""
 
-    def __init__(self, cluster: ReplicaSetCluster) -> None:
+    def __init__(self, members: list[Any]) -> None:
         super().__init__(daemon=True)
-        self.cluster = cluster
+        self.members = members  # anything with .address and .paused
         self.stop_event = threading.Event()
         self.primaries: dict[int, set[str]] = {}
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            for member in list(self.cluster.members):
+            for member in list(self.members):
                 if member.paused:
                     continue
                 try:
@@ -103,6 +95,8 @@ class Observer(threading.Thread):
 
 
 class Writer(threading.Thread):
+    """Inserts _id 0, 1, 2... with w:"majority"; keeps the acknowledged ones."""
+
     def __init__(self, uri: str) -> None:
         super().__init__(daemon=True)
         self.client = MongoClient(uri, serverSelectionTimeoutMS=30000)
@@ -123,68 +117,300 @@ class Writer(threading.Thread):
             time.sleep(0.01)
 
 
-def one_run(seed: int, workdir: Path) -> RunResult:
-    rng = random.Random(seed)
+@dataclass
+class Fault:
+    """What a seed decides: which member (by index), how, when, and for how long a pause."""
+    kind: str
+    index: int
+    at: float
+    pause_for: float
+
+    @classmethod
+    def draw(cls, rng: random.Random, members: int, window: tuple[float, float]) -> "Fault":
+        index = rng.randrange(members)
+        kind = rng.choice(["kill9", "pause"])
+        return cls(kind, index, round(rng.uniform(*window), 2), round(rng.uniform(0.5, 4.0), 2))
+
+
+class Scenario:
+    """One operation under chaos. Subclasses set up a set, run the operation, heal the set
+    and rerun; the runner injects the fault and checks the invariants."""
+
+    name = ""
+    window = (0.5, 6.0)  # seconds after the operation starts
+    uri = ""
+    members: list[Any] = []
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+
+    def setup(self) -> None:
+        """Start the set (self.members, self.uri)."""
+
+    def fault_candidates(self) -> list[Any]:
+        return self.members
+
+    def start_operation(self) -> None:
+        """What happens once the writer runs, before the operation (a datacenter is lost)."""
+
+    def operate(self) -> dict[str, Any]:
+        """Run the operation; its result ("failed", "msg")."""
+        raise NotImplementedError
+
+    def kill9(self, member: Any) -> None:
+        """SIGKILL the member, if it runs."""
+
+    def pause(self, member: Any) -> Callable[[], None]:
+        """SIGSTOP the member, if it runs; returns what resumes it."""
+        raise NotImplementedError
+
+    def heal(self, fault: Fault, target: Any) -> None:
+        """Bring back what the fault or the interrupted operation left down."""
+
+    def rerun(self) -> tuple[bool, str]:
+        """Run the operation again: (converged, message)."""
+        raise NotImplementedError
+
+    def state(self, member: Any) -> str:
+        """PRIMARY, SECONDARY, OTHER or DOWN."""
+        raise NotImplementedError
+
+    def final_ids(self) -> set[int]:
+        """The writer's _ids on the final primary."""
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """Stop every member by pid."""
+
+
+class ClusterScenario(Scenario):
+    """A set of mongoemu.cluster members (no Ansible provisioning)."""
+
+    specs: list[MemberSpec] = []
+    cluster: ReplicaSetCluster
+
+    def setup(self) -> None:
+        self.cluster = ReplicaSetCluster(self.specs, set_name=self.name.replace("_", ""),
+                                         root=self.workdir / "set", settings=SETTINGS)
+        self.cluster.start()
+        self.cluster.wait_ready(timeout=30)
+        self.members = self.cluster.members
+        self.uri = ("mongodb://" + ",".join(m.address for m in self.members)
+                    + f"/?replicaSet={self.cluster.set_name}")
+
+    def kill9(self, member: Any) -> None:
+        if member.running:
+            self.cluster.kill9(member)
+
+    def pause(self, member: Any) -> Callable[[], None]:
+        if not member.running:
+            return lambda: None
+        self.cluster.pause(member)
+        return lambda: self.cluster.resume(member)
+
+    def heal(self, fault: Fault, target: Any) -> None:
+        if fault.kind == "kill9":  # the killed member comes back with its data
+            self.cluster.start_members([target])
+
+    def state(self, member: Any) -> str:
+        try:
+            reply = hello(member.address, timeout=0.5)
+        except OSError:
+            return "DOWN"
+        return "PRIMARY" if reply.get("isWritablePrimary") else (
+            "SECONDARY" if reply.get("secondary") else "OTHER")
+
+    def final_ids(self) -> set[int]:
+        primary = self.cluster.wait_for_primary(timeout=30)
+        return {d["_id"] for d in self.cluster.client(primary).chaos.w.find({}, {"_id": 1})}
+
+    def teardown(self) -> None:
+        self.cluster.stop()
+
+    def _converged(self, result: dict[str, Any], hosts: list[str]) -> bool:
+        config = result.get("config") or {}
+        return sorted(m["host"] for m in config.get("members", [])) == sorted(hosts)
+
+
+class RsConfig(ClusterScenario):
+    name = "rs_config"
     specs = [MemberSpec(tags={"dc": "dc1"}, priority=2), MemberSpec(tags={"dc": "dc1"}),
              MemberSpec(tags={"dc": "dc2"})]
-    cluster = ReplicaSetCluster(specs, set_name="chaos", root=workdir / f"run-{seed}",
-                                settings=SETTINGS)
-    started = time.monotonic()
-    try:
-        cluster.start()
-        cluster.wait_ready(timeout=30)
-        newcomers = [cluster.add_member(MemberSpec(tags={"dc": "dc3"})),
-                     cluster.add_member(MemberSpec(tags={"dc": "dc3"}))]
-        m0, m1, m2 = cluster.members[:3]
-        desired = {"_id": "chaos", "version": 1, "members": [
+
+    def setup(self) -> None:
+        super().setup()
+        newcomers = [self.cluster.add_member(MemberSpec(tags={"dc": "dc3"})),
+                     self.cluster.add_member(MemberSpec(tags={"dc": "dc3"}))]
+        m2 = self.members[2]
+        self.desired = {"_id": self.cluster.set_name, "version": 1, "members": [
             {"_id": 2, "host": m2.address, "tags": {"dc": "dc2"}},
             {"_id": 3, "host": newcomers[0].address, "tags": {"dc": "dc3"}, "priority": 2},
             {"_id": 4, "host": newcomers[1].address, "tags": {"dc": "dc3"}}],
             "settings": {**SETTINGS, "getLastErrorModes": {"multiDC": {"dc": 2}}}}
-        seeds = [m.address for m in cluster.members]
-        observer, writer = Observer(cluster), Writer(
-            "mongodb://" + ",".join(seeds) + "/?replicaSet=chaos")
+        self.seeds = [m.address for m in self.members]
+
+    def operate(self) -> dict[str, Any]:
+        return run_recorded(f"{FILES}/rs_config_run.yml",
+                            {"seeds": self.seeds, "desired": self.desired}, self.workdir)
+
+    def rerun(self) -> tuple[bool, str]:
+        final = self.operate()
+        if final.get("failed"):  # one more try once the set has settled
+            time.sleep(3)
+            final = self.operate()
+        hosts = [m["host"] for m in self.desired["members"]]
+        return (not final.get("failed") and self._converged(final, hosts),
+                str(final.get("msg", "")))
+
+
+class ForceReconfig(ClusterScenario):
+    name = "force_reconfig"
+    window = (0.2, 10.0)
+    specs = ([MemberSpec(tags={"dc": "dc1"}, priority=2)]
+             + [MemberSpec(tags={"dc": "dc1"}), MemberSpec(tags={"dc": "dc1"})]
+             + [MemberSpec(tags={"dc": dc}) for dc in ("dc2", "dc2", "dc3", "dc3")])
+
+    def setup(self) -> None:
+        super().setup()
+        self.survivors = self.members[:3]
+
+    def fault_candidates(self) -> list[Any]:
+        return self.survivors
+
+    def start_operation(self) -> None:
+        """dc2 and dc3 are lost (four of seven voters); wait until no survivor is primary."""
+        for member in self.members[3:]:
+            self.cluster.kill9(member)
+        deadline = time.monotonic() + 30
+        while self.cluster.primary() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def operate(self) -> dict[str, Any]:
+        seeds = [m.address for m in self.survivors]
+        return run_recorded(f"{FILES}/force_reconfig_run.yml",
+                            {"seeds": seeds, "set_name": self.cluster.set_name,
+                             "survivors": seeds}, self.workdir)
+
+    def rerun(self) -> tuple[bool, str]:
+        """Converged: the survivors' config is live with a primary, whether the rerun forced
+        it or refused because the set can already write."""
+        final = self.operate()
+        primary = self.cluster.wait_for_primary(timeout=30)
+        config = self.cluster.client(primary).admin.command("replSetGetConfig")["config"]
+        hosts = [m.address for m in self.survivors]
+        return self._converged({"config": config}, hosts), str(final.get("msg", ""))
+
+
+class RollingResync(Scenario):
+    name = "rolling_resync"
+    window = (0.5, 25.0)
+    MEMBERS = [("db1", "dc1", 2), ("db2", "dc2", 1), ("db3", "dc3", 1)]
+    BOUNDS = ["-e", "resync_sync_timeout=45", "-e", "resync_lag_timeout=20",
+              "-e", "resync_step_down_timeout=30", "-e", "resync_step_down_seconds=10",
+              "-e", "resync_durable_timeout=20"]
+
+    def setup(self) -> None:
+        self.rs = ProvisionedSet(self.workdir / "set", "chaosresync", self.MEMBERS, SETTINGS)
+        self.members = self.rs.members
+        self.uri = self.rs.uri
+        self.rs.provision()
+        with MongoClient(self.uri, serverSelectionTimeoutMS=30000) as client:
+            client.chaos.data.insert_many([{"i": i, "pad": "x" * 200} for i in range(500)])
+
+    def _resync(self) -> dict[str, Any]:
+        proc = self.rs.playbook("playbooks/rolling_resync.yml", "-e", "replset=chaosresync",
+                                "-e", "resync_members=all", "-e", "resync_delete_data=true",
+                                *self.BOUNDS)
+        if proc.returncode == 0:
+            return {"changed": True}
+        fatal = [line for line in proc.stdout.splitlines() if line.startswith("fatal:")]
+        return {"failed": True, "msg": "\n".join(fatal[-2:]) or proc.stdout[-1500:]}
+
+    def operate(self) -> dict[str, Any]:
+        return self._resync()
+
+    def kill9(self, member: Any) -> None:
+        self.rs.kill9(member)
+
+    def pause(self, member: Any) -> Callable[[], None]:
+        pid = self.rs.pause(member)
+        return lambda: self.rs.resume(member, pid)
+
+    def heal(self, fault: Fault, target: Any) -> None:
+        """Whatever does not run is started again (a member stopped by the interrupted
+        playbook too), with its data when it still has any."""
+        for member in self.members:
+            if member.pid() is None:
+                self.rs.start(member)
+
+    def rerun(self) -> tuple[bool, str]:
+        final = self._resync()
+        healthy = sorted(self.rs.state(m) for m in self.members)
+        ok = not final.get("failed") and healthy == ["PRIMARY", "SECONDARY", "SECONDARY"]
+        return ok, final.get("msg", "") or f"states {healthy}"
+
+    def state(self, member: Any) -> str:
+        return self.rs.state(member)
+
+    def final_ids(self) -> set[int]:
+        with MongoClient(self.uri, serverSelectionTimeoutMS=30000) as client:
+            return {d["_id"] for d in client.chaos.w.find({}, {"_id": 1})}
+
+    def teardown(self) -> None:
+        self.rs.stop()
+
+
+def clear_message(message: str) -> bool:
+    """Not empty, and not a module crash (a traceback; ansible-core 2.19 shows an exception
+    in a module as "Module failed: <exception text>", older versions as MODULE FAILURE)."""
+    return bool(message.strip()) and not any(
+        crash in message for crash in ("Traceback", "Module failed:", "MODULE FAILURE"))
+
+
+SCENARIOS: dict[str, type[Scenario]] = {
+    s.name: s for s in (RsConfig, RollingResync, ForceReconfig)}
+
+
+def one_run(scenario_name: str, seed: int, workdir: Path) -> RunResult:
+    rng = random.Random(seed)
+    scenario = SCENARIOS[scenario_name](workdir / f"{scenario_name}-{seed}")
+    scenario.workdir.mkdir(parents=True)
+    started = time.monotonic()
+    try:
+        scenario.setup()
+        candidates = scenario.fault_candidates()
+        fault = Fault.draw(rng, len(candidates), scenario.window)
+        target = candidates[fault.index]
+        result = RunResult(scenario_name, seed, fault.kind, target.address, fault.index,
+                           fault.at)
+        observer, writer = Observer(scenario.members), Writer(scenario.uri)
         observer.start()
         writer.start()
-
-        target = rng.choice(cluster.members)
-        fault = rng.choice(["kill9", "pause"])
-        at = round(rng.uniform(0.5, 6.0), 2)
-        pause_for = round(rng.uniform(0.5, 4.0), 2)
-        result = RunResult(seed, fault, target.address, cluster.members.index(target), at,
-                           first_apply="")
+        scenario.start_operation()
 
         def inject() -> None:
-            time.sleep(at)
-            if fault == "kill9":
-                cluster.kill9(target)
+            time.sleep(fault.at)
+            result.target_state = scenario.state(target)
+            if fault.kind == "kill9":
+                scenario.kill9(target)
             else:
-                cluster.pause(target)
-                time.sleep(pause_for)
-                cluster.resume(target)
+                resume = scenario.pause(target)
+                time.sleep(fault.pause_for)
+                resume()
 
         injector = threading.Thread(target=inject, daemon=True)
         injector.start()
-        first = apply(workdir, seeds, desired)
+        first = scenario.operate()
         injector.join()
-        result.first_apply = "failed" if first.get("failed") else "completed"
+        result.first_run = "failed" if first.get("failed") else "completed"
         result.message = str(first.get("msg", ""))[:300]
-        if first.get("failed") and (not result.message or "Traceback" in result.message):
+        if first.get("failed") and not clear_message(result.message):
             result.violations.append("the failed run gave no clear message")
 
-        if fault == "kill9":  # heal: the killed member comes back with its data
-            cluster.start_members([target])
-        final = apply(workdir, seeds, desired)
-        if final.get("failed"):  # one more try once the set has settled
-            time.sleep(3)
-            final = apply(workdir, seeds, desired)
-        config = final.get("config") or {}
-        result.converged = not final.get("failed") and sorted(
-            m["host"] for m in config.get("members", [])) == sorted(
-            m["host"] for m in desired["members"])
+        scenario.heal(fault, target)
+        result.converged, message = scenario.rerun()
         if not result.converged:
-            result.violations.append("the rerun did not converge: " +
-                                     str(final.get("msg", ""))[:300])
+            result.violations.append("the rerun did not converge: " + message[:300])
 
         time.sleep(0.5)
         writer.stop_event.set()
@@ -192,9 +418,7 @@ def one_run(seed: int, workdir: Path) -> RunResult:
         observer.stop_event.set()
         observer.join(timeout=10)
         result.acknowledged = len(writer.acknowledged)
-        primary = cluster.wait_for_primary(timeout=30)
-        present = {d["_id"] for d in cluster.client(primary).chaos.w.find({}, {"_id": 1})}
-        result.lost = len(set(writer.acknowledged) - present)
+        result.lost = len(set(writer.acknowledged) - scenario.final_ids())
         if result.lost:
             result.violations.append(f"{result.lost} w:majority acknowledged writes lost")
         result.terms_with_two_primaries = sorted(
@@ -203,24 +427,27 @@ def one_run(seed: int, workdir: Path) -> RunResult:
             result.violations.append("two primaries in one term")
         writer.client.close()
     finally:
-        cluster.stop()
+        scenario.teardown()
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="chaos runs of rs_config")
-    parser.add_argument("--runs", type=int, default=10)
+    parser = argparse.ArgumentParser(description="chaos runs of quorum.mongodb operations")
+    parser.add_argument("--runs", type=int, default=5, help="runs per scenario")
     parser.add_argument("--seed", type=int, default=None, help="first seed (random if absent)")
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                        help="repeatable; every scenario if absent")
     parser.add_argument("--no-report", action="store_true", help="do not write bench/results")
     args = parser.parse_args(argv)
     first = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     results = []
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
-        for seed in range(first, first + args.runs):
-            result = one_run(seed, Path(tmp))
-            print(json.dumps(asdict(result)), flush=True)
-            results.append(result)
+        for name in args.scenario or list(SCENARIOS):
+            for seed in range(first, first + args.runs):
+                result = one_run(name, seed, Path(tmp))
+                print(json.dumps(asdict(result)), flush=True)
+                results.append(result)
     violations = sum(len(r.violations) for r in results)
     if not args.no_report:
         _report(results, argv if argv is not None else sys.argv[1:])
@@ -232,16 +459,35 @@ def _report(results: list[RunResult], argv: list[str]) -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    command = "tests/chaos/chaos_runner.py " + " ".join(argv)
-    (out / "chaos.json").write_text(json.dumps({"date": date, "command": command.strip(),
+    command = ("tests/chaos/chaos_runner.py " + " ".join(argv)).strip()
+    (out / "chaos.json").write_text(json.dumps({"date": date, "command": command,
                                                 "runs": [asdict(r) for r in results]}, indent=2)
                                     + "\n")
-    lines = [f"# Chaos runs of rs_config ({date})", "", f"`{command.strip()}`", "",
-             "| seed | fault | at s | first apply | rerun converged | w:majority acked | lost | "
-             "violations |", "|---|---|---|---|---|---|---|---|"]
+    lines = [f"# Chaos runs ({date})", "", f"`.venv/bin/python {command}`", "",
+             "| scenario | runs | kill -9 | SIGSTOP | fault hit the primary | first run "
+             "completed / stopped | rerun converged | w:majority acked | lost | violations |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in SCENARIOS:
+        rows = [r for r in results if r.scenario == name]
+        if not rows:
+            continue
+        lines.append(
+            f"| {name} | {len(rows)} | {sum(r.fault == 'kill9' for r in rows)} | "
+            f"{sum(r.fault == 'pause' for r in rows)} | "
+            f"{sum(r.target_state == 'PRIMARY' for r in rows)} | "
+            f"{sum(r.first_run == 'completed' for r in rows)} / "
+            f"{sum(r.first_run == 'failed' for r in rows)} | "
+            f"{sum(r.converged for r in rows)} | {sum(r.acknowledged for r in rows)} | "
+            f"{sum(r.lost for r in rows)} | {sum(len(r.violations) for r in rows)} |")
+    lines += ["", "Every run:", "",
+              "| scenario | seed | fault | target was | at s | first run | message | "
+              "rerun converged | acked | lost | violations | s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.seed} | {r.fault} | {r.at_s} | {r.first_apply} | {r.converged} | "
-                     f"{r.acknowledged} | {r.lost} | {'; '.join(r.violations) or 0} |")
+        message = r.message.replace("|", "\\|").replace("\n", " ")[:160]
+        lines.append(f"| {r.scenario} | {r.seed} | {r.fault} | {r.target_state} | {r.at_s} | "
+                     f"{r.first_run} | {message} | {r.converged} | {r.acknowledged} | "
+                     f"{r.lost} | {'; '.join(r.violations) or 0} | {r.seconds} |")
     total = sum(len(r.violations) for r in results)
     lines += ["", f"{len(results)} runs, {len(results)} faults injected, {total} invariant "
               "violations.", ""]
