@@ -1,13 +1,24 @@
-"""Rolling resync of a five-member emulated set with a w:"majority" writer running (issue 7,
-item 3): playbooks/rolling_resync.yml (secondaries first, one at a time, the primary last after
-a stepdown) against a naive procedure (members in inventory order, each killed with SIGKILL -
-the primary included - emptied and restarted, waiting for SECONDARY before the next).
+"""Rolling operations on a five-member emulated set with a w:"majority" writer running (issue 7,
+item 3), each against a naive procedure:
 
-Both start from a set provisioned by playbooks/site.yml (mongoemu as mongod_binary, settings
-electionTimeoutMillis 1000 / heartbeatIntervalMillis 200) holding 2,000 documents. Measured:
-elections (term after - term before), the longest gap between two acknowledged w:"majority"
-writes, the seconds with no writable primary (hello polled every 20 ms), acknowledged writes
-lost, total time.
+* resync: playbooks/rolling_resync.yml (secondaries first, one at a time, the primary last after
+  a stepdown) against members in inventory order, each killed with SIGKILL - the primary
+  included - emptied and restarted, waiting for SECONDARY before the next;
+* oplog resize: playbooks/oplog.yml (replSetResizeOplog online, secondaries first, the primary
+  last, no restart) against what a config-management run does: replication.oplogSizeMB changed
+  in each member's mongod.conf and the member restarted, in inventory order, the primary killed
+  with SIGKILL, the secondaries stopped with SIGTERM (a clean shutdown), waiting for SECONDARY
+  (or PRIMARY) before the next. mongod reads oplogSizeMB only when it creates the oplog, so the
+  naive procedure should leave every size as it was; the table says whether each procedure
+  reached the target on every member (collStats of local.oplog.rs, maxSize).
+
+Every run starts from a set provisioned by playbooks/site.yml (mongoemu as mongod_binary,
+settings electionTimeoutMillis 1000 / heartbeatIntervalMillis 200, oplogs created at 500 MB)
+holding 2,000 documents. The oplog target is mongod's minimum, 990 MB: what oplog.yml computes
+with oplog_target_hours=1 for this writer (the size floor), a real change on every member.
+Measured: elections (term after - term before), the longest gap between two acknowledged
+w:"majority" writes, the seconds with no writable primary (hello polled every 20 ms),
+acknowledged writes lost, total time, and for the oplog runs each member's size before and after.
 
     .venv/bin/python bench/bench_rolling.py
 
@@ -23,104 +34,70 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from pymongo import MongoClient, WriteConcern
 from pymongo.errors import PyMongoError
 
-from mongoemu.cluster import free_loopback_address, hello, process_alive
+from mongoemu.cluster import process_alive
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "chaos"))
+from harness import InventoryMember, ProvisionedSet  # noqa: E402  (shared with the chaos suite)
+
 RESULTS = ROOT / "bench" / "results"
 SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
 MEMBERS = [("db1", "dc1", 2), ("db2", "dc1", 1), ("db3", "dc2", 1), ("db4", "dc2", 1),
            ("db5", "dc3", 1)]
+OPLOG_CREATED_MB = 500  # mongod.conf's oplogSizeMB when site.yml provisions the set
+OPLOG_TARGET_MB = 990  # replSetResizeOplog's minimum: oplog.yml's size for this writer
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".venv" / "collections"),
-                "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")})
-    return env
-
-
-def _playbook(inventory: Path, playbook: str, *extra: str) -> None:
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-                           "-i", str(inventory), str(ROOT / "playbooks" / playbook), *extra],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=1200,
-                          check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{playbook} failed:\n{proc.stdout[-3000:]}")
-
-
-class Set:
-    """Five members provisioned by site.yml under ``root``."""
+class Set(ProvisionedSet):
+    """Five members provisioned by site.yml under ``root``, oplogs created at OPLOG_CREATED_MB."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.addresses: dict[str, str] = {}
-        hosts = {}
-        for name, dc, priority in MEMBERS:
-            address = free_loopback_address(self.addresses.values())
-            self.addresses[name] = address
-            host, port = address.rsplit(":", 1)
-            hosts[name] = {"mongodb_host": host, "mongodb_port": int(port),
-                           "mongodb_datacenter": dc, "mongodb_priority": priority,
-                           "mongod_base_dir": str(root / name)}
-        self.inventory = root / "hosts.yml"
-        self.inventory.write_text(yaml.safe_dump({"all": {
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                     "ansible_connection": "local"},
-            "children": {"rs_bench": {"vars": {
-                "mongodb_replset_name": "roll", "mongodb_replset_settings": SETTINGS,
-                "mongodb_smoke_check": False,
-                "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu")},
-                "hosts": hosts}}}}))
+        super().__init__(root, "roll", MEMBERS, SETTINGS,
+                         {"mongod_oplog_size_mb": OPLOG_CREATED_MB})
 
-    @property
-    def uri(self) -> str:
-        return "mongodb://" + ",".join(self.addresses.values()) + "/?replicaSet=roll"
-
-    def pid(self, name: str) -> int | None:
-        path = self.root / name / "mongod.pid"
-        try:
-            return int(path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def stop(self) -> None:
-        for name in self.addresses:
-            pid = self.pid(name)
-            if pid and process_alive(pid):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for name in self.addresses:
-            pid = self.pid(name)
-            while pid and process_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if pid and process_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-
-    def state(self, name: str) -> str:
-        try:
-            reply = hello(self.addresses[name], timeout=0.5)
-        except OSError:
-            return "DOWN"
-        if reply.get("isWritablePrimary"):
-            return "PRIMARY"
-        return "SECONDARY" if reply.get("secondary") else "OTHER"
+    def run(self, playbook: str, *extra: str) -> None:
+        self.playbook(f"playbooks/{playbook}", *extra, check=True)
 
     def term(self) -> int:
         with MongoClient(self.uri, serverSelectionTimeoutMS=20000) as client:
             return int(client.admin.command("replSetGetStatus")["term"])
+
+    @staticmethod
+    def oplog_mb(member: InventoryMember) -> float:
+        """The member's configured oplog size (collStats maxSize of local.oplog.rs), in MB."""
+        with MongoClient(member.address, directConnection=True,
+                         serverSelectionTimeoutMS=20000) as client:
+            return client.local.command("collStats", "oplog.rs")["maxSize"] / (1024 * 1024)
+
+    def restart(self, member: InventoryMember, sig: int, change: Callable[[Path], None]) -> None:
+        """Stop the member with ``sig``, ``change(its directory)``, start it again from its
+        mongod.conf and wait until it is SECONDARY (or PRIMARY)."""
+        pid = member.pid()
+        if pid is not None:
+            os.kill(pid, sig)
+            deadline = time.monotonic() + 60
+            while process_alive(pid):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{member.name} (pid {pid}) did not stop on signal {sig}")
+                time.sleep(0.02)
+        change(member.base_dir)
+        self.start(member)
+        deadline = time.monotonic() + 120
+        while self.state(member) not in ("SECONDARY", "PRIMARY"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{member.name} did not come back")
+            time.sleep(0.1)
 
 
 class Recorder(threading.Thread):
@@ -156,7 +133,7 @@ class Recorder(threading.Thread):
 
     def _poll(self) -> None:
         while not self.stop_event.is_set():
-            primary = next((n for n in self.rs.addresses if self.rs.state(n) == "PRIMARY"),
+            primary = next((m.name for m in self.rs.members if self.rs.state(m) == "PRIMARY"),
                            None)
             self.primary_seen.append((time.monotonic() - self.start_time, primary))
             time.sleep(0.02)
@@ -182,16 +159,25 @@ def _summary(rs: Set, recorder: Recorder, term_before: int, seconds: float) -> d
 
 def _prepare(root: Path) -> tuple[Set, int]:
     rs = Set(root)
-    _playbook(rs.inventory, "site.yml")
+    rs.provision()
     with MongoClient(rs.uri, serverSelectionTimeoutMS=30000) as client:
         client.bench.data.insert_many([{"i": i, "pad": "x" * 200} for i in range(2000)])
     return rs, rs.term()
 
 
-def _measure(root: Path, procedure, settle_s: float) -> dict[str, Any]:
-    """Provision the set, start the recorder, run ``procedure(rs)``, summarise."""
+def _oplog_outcome(rs: Set, before: dict[str, float]) -> dict[str, Any]:
+    after = {m.name: rs.oplog_mb(m) for m in rs.members}
+    return {"target_mb": OPLOG_TARGET_MB, "before_mb": before, "after_mb": after,
+            "reached_target": all(abs(mb - OPLOG_TARGET_MB) < 1 for mb in after.values())}
+
+
+def _measure(root: Path, procedure: Callable[[Set], None], settle_s: float,
+             oplog: bool = False) -> dict[str, Any]:
+    """Provision the set, start the recorder, run ``procedure(rs)``, summarise (with each
+    member's oplog size before and after when ``oplog``)."""
     rs, term = _prepare(root)
     try:
+        before = {m.name: rs.oplog_mb(m) for m in rs.members} if oplog else {}
         recorder = Recorder(rs)
         recorder.start()
         time.sleep(1)
@@ -201,41 +187,54 @@ def _measure(root: Path, procedure, settle_s: float) -> dict[str, Any]:
         time.sleep(settle_s)
         recorder.stop_event.set()
         recorder.join()
-        return _summary(rs, recorder, term, seconds)
+        summary = _summary(rs, recorder, term, seconds)
+        if oplog:
+            summary["oplog"] = _oplog_outcome(rs, before)
+        return summary
     finally:
         rs.stop()
 
 
-def ours(root: Path) -> dict[str, Any]:
-    return _measure(root, lambda rs: _playbook(
-        rs.inventory, "rolling_resync.yml", "-e", "replset=roll", "-e", "resync_members=all",
+def resync_ours(root: Path) -> dict[str, Any]:
+    return _measure(root, lambda rs: rs.run(
+        "rolling_resync.yml", "-e", "replset=roll", "-e", "resync_members=all",
         "-e", "resync_delete_data=true"), settle_s=1)
 
 
-def _naive_procedure(rs: Set) -> None:
+def _empty_data(member_dir: Path) -> None:
+    shutil.rmtree(member_dir / "data")
+    (member_dir / "data").mkdir()
+
+
+def resync_naive(root: Path) -> dict[str, Any]:
     """Members in inventory order, the primary killed like the rest, each emptied and
     restarted, back as SECONDARY (or PRIMARY) before the next."""
-    binary = os.path.join(os.path.dirname(sys.executable), "mongoemu")
-    for name in rs.addresses:
-        pid = rs.pid(name)
-        if pid and process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while process_alive(pid):
-                time.sleep(0.02)
-        data = rs.root / name / "data"
-        shutil.rmtree(data)
-        data.mkdir()
-        subprocess.run([binary, "-f", str(rs.root / name / "mongod.conf")], check=True,
-                       capture_output=True, timeout=60)
-        deadline = time.monotonic() + 120
-        while rs.state(name) not in ("SECONDARY", "PRIMARY"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not come back")
-            time.sleep(0.1)
+    def procedure(rs: Set) -> None:
+        for member in rs.members:
+            rs.restart(member, signal.SIGKILL, _empty_data)
+    return _measure(root, procedure, settle_s=2)
 
 
-def naive(root: Path) -> dict[str, Any]:
-    return _measure(root, _naive_procedure, settle_s=2)
+def oplog_ours(root: Path) -> dict[str, Any]:
+    return _measure(root, lambda rs: rs.run("oplog.yml", "-e", "oplog_target_hours=1"),
+                    settle_s=1, oplog=True)
+
+
+def _conf_oplog_size(member_dir: Path) -> None:
+    conf = member_dir / "mongod.conf"
+    document = yaml.safe_load(conf.read_text())
+    document["replication"]["oplogSizeMB"] = OPLOG_TARGET_MB
+    conf.write_text(yaml.safe_dump(document))
+
+
+def oplog_naive(root: Path) -> dict[str, Any]:
+    """oplogSizeMB changed in each member's mongod.conf and the member restarted, in
+    inventory order: the primary killed (SIGKILL), a secondary stopped (SIGTERM)."""
+    def procedure(rs: Set) -> None:
+        for member in rs.members:
+            sig = signal.SIGKILL if rs.state(member) == "PRIMARY" else signal.SIGTERM
+            rs.restart(member, sig, _conf_oplog_size)
+    return _measure(root, procedure, settle_s=2, oplog=True)
 
 
 def dc_loss(root: Path) -> dict[str, Any]:
@@ -247,14 +246,12 @@ def dc_loss(root: Path) -> dict[str, Any]:
         lost = ["db3", "db4", "db5"]
         killed = time.monotonic()
         for name in lost:
-            pid = rs.pid(name)
-            if pid and process_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        while any(rs.state(n) == "PRIMARY" for n in ("db1", "db2")):
+            rs.kill9(rs.member(name))
+        while any(rs.state(rs.member(n)) == "PRIMARY" for n in ("db1", "db2")):
             time.sleep(0.05)
         no_primary = time.monotonic()
         survivors = json.dumps({"survivors": [rs.addresses["db1"], rs.addresses["db2"]]})
-        _playbook(rs.inventory, "force_reconfig.yml", "-e", "replset=roll", "-e", survivors)
+        rs.run("force_reconfig.yml", "-e", "replset=roll", "-e", survivors)
         forced = time.monotonic()
         with MongoClient(rs.uri.replace(",".join(rs.addresses.values()),
                                         f"{rs.addresses['db1']},{rs.addresses['db2']}"),
@@ -269,12 +266,62 @@ def dc_loss(root: Path) -> dict[str, Any]:
         rs.stop()
 
 
+#: result key -> (directory, run)
+PROCEDURES = {
+    "rolling_resync.yml": ("resync_ours", resync_ours),
+    "naive resync (inventory order, kill -9)": ("resync_naive", resync_naive),
+    "oplog.yml": ("oplog_ours", oplog_ours),
+    "naive oplog (oplogSizeMB in mongod.conf, restart in inventory order)":
+        ("oplog_naive", oplog_naive),
+}
+
+
+def _row(name: str, r: dict[str, Any], *extra: str) -> str:
+    cells = [name, r["elections"], r["longest_ack_gap_s"], r["no_writable_primary_s"],
+             r["acknowledged"], r["write_errors"], r["lost"], r["total_s"], *extra]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _markdown(date: str, results: dict[str, Any], loss: dict[str, Any]) -> list[str]:
+    header = ("| procedure | elections | longest gap between acknowledged writes s | "
+              "no writable primary s | acknowledged | write errors | lost | total s |")
+    lines = [f"# Rolling resync and oplog resize of five members with a w:\"majority\" "
+             f"writer ({date})", "",
+             "`.venv/bin/python bench/bench_rolling.py`; settings "
+             f"{SETTINGS}; 2,000 documents; oplogs created at {OPLOG_CREATED_MB} MB; see "
+             "bench/figures/rolling_timeline.png.", "", "Rolling resync:", "", header,
+             "|---|---|---|---|---|---|---|---|"]
+    oplog_rows = {name: r for name, r in results.items() if "oplog" in r}
+    lines += [_row(name, r) for name, r in results.items() if name not in oplog_rows]
+    lines += ["", f"Oplog resize to {OPLOG_TARGET_MB} MB (sizes after: "
+              f"{', '.join(name for name, _dc, _p in MEMBERS)}):", "",
+              header[:-1] + "| oplog sizes reached target (MB after) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in oplog_rows.items():
+        sizes = ", ".join(f"{mb:g}" for mb in r["oplog"]["after_mb"].values())
+        lines.append(_row(name, r, f"{'yes' if r['oplog']['reached_target'] else 'no'} "
+                                   f"({sizes})"))
+    naive = [r for name, r in oplog_rows.items() if name.startswith("naive")]
+    if any(r["oplog"]["reached_target"] for r in naive):
+        lines += ["", "Emulator divergence: mongoemu resized existing oplogs from mongod.conf "
+                  "on restart; mongod reads oplogSizeMB only when it creates the oplog, so on "
+                  "real mongod the naive procedure leaves every size as it was."]
+    elif naive:
+        lines += ["", "As on mongod, oplogSizeMB applies only when the oplog is created: the "
+                  "restarts left every oplog at its size."]
+    lines += ["", "Datacenter loss (dc2 and dc3: three of five voters, killed): the primary "
+              f"steps down after {loss['stepdown_after_loss_s']} s; playbooks/force_reconfig.yml "
+              f"on the survivors takes {loss['force_reconfig_playbook_s']} s; the first "
+              f"w:\"majority\" write is acknowledged {loss['loss_to_majority_write_s']} s after "
+              "the loss (an operator's reaction time not counted)."]
+    return lines
+
+
 def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-rolling-") as tmp:
-        for name, run in (("rolling_resync.yml", ours), ("naive (inventory order, kill -9)",
-                                                         naive)):
-            root = Path(tmp) / name.split()[0].replace(".", "_")
+        for name, (directory, run) in PROCEDURES.items():
+            root = Path(tmp) / directory
             root.mkdir()
             results[name] = run(root)
             row = {k: v for k, v in results[name].items() if k != "timeline"}
@@ -286,22 +333,9 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "rolling.json").write_text(json.dumps(
         {"date": date, "command": "bench/bench_rolling.py", "settings": SETTINGS,
+         "oplog_created_mb": OPLOG_CREATED_MB, "oplog_target_mb": OPLOG_TARGET_MB,
          "results": results, "dc_loss": loss}, indent=1) + "\n")
-    lines = [f"# Rolling resync of five members with a w:\"majority\" writer ({date})", "",
-             "`.venv/bin/python bench/bench_rolling.py`; settings "
-             f"{SETTINGS}; 2,000 documents; see bench/figures/rolling_timeline.png.", "",
-             "| procedure | elections | longest gap between acknowledged writes s | "
-             "no writable primary s | acknowledged | write errors | lost | total s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, r in results.items():
-        lines.append(f"| {name} | {r['elections']} | {r['longest_ack_gap_s']} | "
-                     f"{r['no_writable_primary_s']} | {r['acknowledged']} | "
-                     f"{r['write_errors']} | {r['lost']} | {r['total_s']} |")
-    lines += ["", "Datacenter loss (dc2 and dc3: three of five voters, killed): the primary "
-              f"steps down after {loss['stepdown_after_loss_s']} s; playbooks/force_reconfig.yml "
-              f"on the survivors takes {loss['force_reconfig_playbook_s']} s; the first "
-              f"w:\"majority\" write is acknowledged {loss['loss_to_majority_write_s']} s after "
-              "the loss (an operator's reaction time not counted)."]
+    lines = _markdown(date, results, loss)
     (RESULTS / "rolling.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -2,8 +2,8 @@
 figures that read better as pictures (bench/figures/*.png, matplotlib):
 
 * rolling_timeline.png: acknowledged w:"majority" writes over time, and the moments without
-  a writable primary, during a rolling resync by playbooks/rolling_resync.yml and by the
-  naive procedure (bench/bench_rolling.py);
+  a writable primary, during a rolling resync (playbooks/rolling_resync.yml) and an oplog
+  resize (playbooks/oplog.yml), each against its naive procedure (bench/bench_rolling.py);
 * provisioning_vs_size.png: provisioning time and plan computation time against the number
   of members (bench/bench_scale.py, bench/bench_replset.py).
 
@@ -32,9 +32,10 @@ SECTIONS = [
     ("replset", "mongoemu replica sets", ".venv/bin/python bench/bench_replset.py"),
     ("peer", "Side by side with community.mongodb", ".venv/bin/python bench/bench_peer.py"),
     ("scale", "Scale: plan computation and provisioning", ".venv/bin/python bench/bench_scale.py"),
-    ("rolling", "Rolling resync against a naive procedure", ".venv/bin/python bench/bench_rolling.py"),
+    ("rolling", "Rolling resync and oplog resize against naive procedures",
+     ".venv/bin/python bench/bench_rolling.py"),
     ("provision", "Provisioning the local six-member set", ".venv/bin/python bench/bench_provision.py"),
-    ("chaos", "Chaos runs", ".venv/bin/python tests/chaos/chaos_runner.py --runs 20"),
+    ("chaos", "Chaos runs", ".venv/bin/python tests/chaos/chaos_runner.py --runs 5"),
 ]
 
 
@@ -48,18 +49,22 @@ def rolling_figure(plt: Any) -> str | None:
     if not data:
         return None
     runs = data["results"]
-    fig, axes = plt.subplots(len(runs), 1, figsize=(9, 2.6 * len(runs)), sharex=True)
-    for ax, (name, run) in zip(axes, runs.items()):
+    fig, axes = plt.subplots(len(runs), 1, figsize=(9, 2.6 * len(runs)), squeeze=False)
+    for ax, (name, run) in zip(axes[:, 0], runs.items()):
         acked = run["timeline"]["acked_s"]
         ax.plot(acked, range(1, len(acked) + 1), lw=1.2, label="acknowledged w:majority writes")
         primary = run["timeline"]["primary"]
         for (t0, p0), (t1, _p1) in zip(primary, primary[1:]):
             if p0 is None:
                 ax.axvspan(t0, t1, color="tab:red", alpha=0.25, lw=0)
-        ax.set_title(f"{name}: {run['elections']} elections, longest gap "
-                     f"{run['longest_ack_gap_s']} s, {run['lost']} lost", fontsize=9)
+        title = (f"{name}\n{run['elections']} elections, longest gap "
+                 f"{run['longest_ack_gap_s']} s, {run['lost']} lost, {run['total_s']} s")
+        if "oplog" in run:
+            reached = "yes" if run["oplog"]["reached_target"] else "no"
+            title += f", oplog at {run['oplog']['target_mb']} MB: {reached}"
+        ax.set_title(title, fontsize=9)
         ax.set_ylabel("writes")
-    axes[-1].set_xlabel("seconds (red: no writable primary)")
+    axes[-1, 0].set_xlabel("seconds since the writer started (red: no writable primary)")
     fig.tight_layout()
     path = FIGURES / "rolling_timeline.png"
     fig.savefig(path, dpi=110)
