@@ -44,7 +44,7 @@ from pymongo import MongoClient, WriteConcern
 from pymongo.errors import PyMongoError
 
 from harness import ROOT, ProvisionedSet, run_recorded
-from mongoemu.cluster import MemberSpec, ReplicaSetCluster, hello
+from mongoemu.cluster import MemberSpec, ReplicaSetCluster, hello, state_from_hello
 
 SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
 FILES = "tests/integration/files"
@@ -214,11 +214,9 @@ class ClusterScenario(Scenario):
 
     def state(self, member: Any) -> str:
         try:
-            reply = hello(member.address, timeout=0.5)
+            return state_from_hello(hello(member.address, timeout=0.5))
         except OSError:
             return "DOWN"
-        return "PRIMARY" if reply.get("isWritablePrimary") else (
-            "SECONDARY" if reply.get("secondary") else "OTHER")
 
     def final_ids(self) -> set[int]:
         primary = self.cluster.wait_for_primary(timeout=30)
