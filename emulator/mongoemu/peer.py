@@ -76,7 +76,20 @@ class PeerClient:
                 raise PeerError(f"Error connecting to {self.host_port} :: caused by :: "
                                 f"{reason}") from None
 
+    def healthy(self) -> bool:
+        """ConnectionPool::SpecificPool::tryGetInternal drops a pooled connection that is no
+        longer healthy ("dropping unhealthy pooled connection to ...") before using it: the
+        other end closed it (the member was restarted) or the transport failed. Sending on it
+        would lose the request (an election handoff's replSetStepUp, a vote request)."""
+        if self._reader is None or self._writer is None:
+            return False
+        if self._writer.is_closing() or self._reader.at_eof():
+            return False
+        return self._reader.exception() is None
+
     async def _command(self, db: str, doc: dict[str, Any]) -> dict[str, Any]:
+        if self._writer is not None and not self.healthy():
+            self.close()
         if self._writer is None:
             await self._connect()
         # members read from each other whatever their state, as mongod's internal clients do

@@ -15,7 +15,7 @@ import secrets
 import ssl
 import time
 import uuid as _uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bson import Binary, Int64, ObjectId, Timestamp
 
@@ -316,9 +316,12 @@ class ReplicationCoordinator:
         self.server.storage.set_meta("replTerm", {"t": term})
 
     def update_term(self, term: int, why: str) -> None:
+        """_updateTerm_inlock: a newer term cancels a scheduled priority takeover, restarts the
+        election timeout and makes a primary step down."""
         if term <= self.term:
             return
         self.set_term(term)
+        self.topology.term_updated()
         if self.state == STATE_PRIMARY:
             self.step_down_now(f"Stepping down from primary, because a higher term has been "
                                f"seen ({why})", 21809)
@@ -998,16 +1001,22 @@ class ReplicationCoordinator:
 
     async def step_up(self, skip_dry_run: bool) -> None:
         self.check_initialized()
+        self.server.logger.info("REPL", 21581, "conn", "Received replSetStepUp request")
         if self.state == STATE_PRIMARY:
             return
         me = self.self_member()
         if me is None or not rsc.is_electable(me) or self.state != STATE_SECONDARY:
-            raise MongoError(125, "Election failed.")
+            self._step_up_failed()
         self.topology.no_election_until = 0.0
         won = await self.topology.run_election("stepUpRequest" + ("SkipDryRun" if skip_dry_run
                                                                    else ""), skip_dry_run)
         if not won:
-            raise MongoError(125, "Election failed.")
+            self._step_up_failed()
+
+    def _step_up_failed(self) -> NoReturn:
+        self.server.logger.info("REPL", 21582, "conn", "replSetStepUp request failed",
+                                error="CommandFailed: Election failed.")
+        raise MongoError(125, "Election failed.")
 
     def freeze(self, secs: int) -> dict[str, Any]:
         self.check_initialized()

@@ -33,6 +33,8 @@ OPLOG = "oplog.rs"
 OPLOG_NS = "local.oplog.rs"
 BATCH = 2000
 AWAIT_MS = 500
+#: InitialSyncer's syncSourceRetryWait: the wait before looking for a sync source again
+SYNC_SOURCE_RETRY_WAIT_S = 1.0
 
 
 class TooStale(Exception):
@@ -146,6 +148,8 @@ class Replicator:
         Sources found too stale recently are skipped."""
         coord = self.coord
         topo = coord.topology
+        if topo.pings_needed() > 0 and not self.forced_source:
+            return None  # "Waiting for pings from other members before syncing"
         mine = optime_key(coord.applied_optime())
         now = time.monotonic()
         candidates: list[tuple[int, int, str]] = []
@@ -210,6 +214,12 @@ class Replicator:
 
     # -- steady state -----------------------------------------------------------------------------
 
+    def _await_ms(self) -> int:
+        """The awaitData getMore's maxTimeMS: mongod's OplogFetcher waits electionTimeout / 2
+        (calculateAwaitDataTimeout), so that even an idle source answers - and proves the
+        primary alive - at least twice per election timeout; capped here at AWAIT_MS."""
+        return max(10, min(AWAIT_MS, int(self.coord.topology.election_timeout * 500)))
+
     def _timeout(self) -> float:
         topo = self.coord.topology
         return AWAIT_MS / 1000.0 + max(1.0, min(topo.heartbeat_timeout, topo.election_timeout))
@@ -256,7 +266,7 @@ class Replicator:
                     return
                 reply = await client.command("local", {
                     "getMore": cursor_id, "collection": OPLOG, "batchSize": BATCH,
-                    "maxTimeMS": AWAIT_MS, "term": Int64(coord.term)}, self._timeout())
+                    "maxTimeMS": self._await_ms(), "term": Int64(coord.term)}, self._timeout())
                 cursor = reply["cursor"]
                 batch = cursor["nextBatch"]
                 cursor_id = cursor["id"]
@@ -360,7 +370,8 @@ class Replicator:
 
     def _maybe_declare_stale(self) -> None:
         """When every usable member has rolled its oplog past ours: RECOVERING until resynced."""
-        if self.choose_source() is not None or self.stale:
+        if self.coord.topology.pings_needed() > 0 or self.choose_source() is not None or \
+                self.stale:
             return
         self.stale = True
         self._server.logger.error("REPL", 21799, "BackgroundSync", "too stale to catch up -- "
@@ -379,7 +390,8 @@ class Replicator:
                 "failedInitialSyncAttempts": 0, "maxFailedInitialSyncAttempts": 10,
                 "initialSyncStart": utcnow(), "initialSyncAttempts": []}
         if source is None:
-            await self.coord.wait_changed(self.coord.topology.heartbeat_interval)
+            # InitialSyncer::_chooseSyncSourceCallback tries again after syncSourceRetryWait
+            await asyncio.sleep(SYNC_SOURCE_RETRY_WAIT_S)
             return
         started = time.monotonic()
         try:

@@ -7,6 +7,13 @@ The rules follow mongod's TopologyCoordinator (topology_coordinator.cpp) and
 ReplicationCoordinatorImpl (replication_coordinator_impl_elect_v1.cpp,
 replication_coordinator_impl_heartbeat.cpp). Everything runs on the server's event loop; every
 request to another member has a deadline (peer.py), so a paused member only stops answering.
+
+Timers are kept as mongod keeps them, each at its own time and not on the heartbeat interval's
+beat: the election timeout (electionTimeoutMillis + a random offset of up to 15 %, rescheduled
+by a heartbeat answer from the primary of our term, by an oplog batch from a source that knows
+a primary, by a new term and by every election attempt), a scheduled priority takeover
+((rank + 1) x electionTimeoutMillis + the random offset), and the primary's liveness check
+(electionTimeoutMillis after the stalest voter was last heard from).
 """
 from __future__ import annotations
 
@@ -34,6 +41,12 @@ STATE_ARBITER = 7
 STATE_DOWN = 8
 STATE_ROLLBACK = 9
 STATE_REMOVED = 10
+
+#: electionTimeoutOffsetLimitFraction: the random offset added to election timeouts and
+#: priority takeover delays is at most this fraction of electionTimeoutMillis
+ELECTION_OFFSET_FRACTION = 0.15
+#: priorityTakeoverFreshnessWindowSeconds (server parameter, default 2)
+PRIORITY_TAKEOVER_FRESHNESS_S = 2
 
 NULL_OPTIME: dict[str, Any] = {"ts": Timestamp(0, 0), "t": Int64(-1)}
 
@@ -93,13 +106,18 @@ class Topology:
         self.primary_host: str | None = None
         self.election_deadline = float("inf")
         self.no_election_until = 0.0          # stepdown period or replSetFreeze
-        self.takeover_at: float | None = None
+        self.takeover_at: float | None = None  # a scheduled priority takeover
         self.electing = False
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
+        self._heartbeats_due = True           # the next loop round sends heartbeats
+        self._next_heartbeat = 0.0
+        self._planned_wake = float("inf")     # when the loop wakes next on its own
         self._removing_newly_added = False
         self.last_election_reason = ""
+        # TopologyCoordinator::pingsInConfig: successful heartbeats to members of the config
+        self.pings_in_config = 0
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -118,6 +136,30 @@ class Topology:
     @property
     def election_timeout(self) -> float:
         return self._setting("electionTimeoutMillis", 10000) / 1000.0
+
+    def pings_needed(self) -> int:
+        """_chooseSyncSourceInitialChecks: no sync source is chosen before two successful
+        heartbeats per other member of the config ("Waiting for pings from other members
+        before syncing")."""
+        return max(0, 2 * len(self.members) - self.pings_in_config)
+
+    def current_heartbeat_interval(self) -> float:
+        """TopologyCoordinator::processHeartbeatResponse: an arbiter heartbeats at least every
+        electionTimeout / 2; a member that is not primary and has no sync source at
+        min(electionTimeout / 2, heartbeatInterval / 4), to find a primary (and a source)
+        sooner; every other member every heartbeatIntervalMillis."""
+        coord = self.coord
+        interval = self.heartbeat_interval
+        me = coord.self_member()
+        if me is not None and rsc.is_arbiter(me):
+            return min(self.election_timeout / 2, interval)
+        if coord.state != STATE_PRIMARY and not coord.replicator.sync_source:
+            return min(self.election_timeout / 2, interval / 4)
+        return interval
+
+    def random_offset(self) -> float:
+        """_getRandomizedElectionOffset_inlock: up to 15 % of the election timeout."""
+        return random.uniform(0, ELECTION_OFFSET_FRACTION * self.election_timeout)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -141,32 +183,67 @@ class Topology:
         """A new config is installed: keep what is known of members still in it."""
         hosts = [m["host"] for m in self.coord.other_members()]
         self.members = {h: self.members.get(h) or MemberData(h) for h in hosts}
+        if self.coord.self_member() is None:
+            self.pings_in_config = 0  # removed: no sync source until pinged in a new config
         if self.primary_host not in self.members and self.coord.state != STATE_PRIMARY:
             self.primary_host = None
+        self.takeover_at = None
         self.reset_election_timer()
-        self._wakeup.set()
+        self.heartbeat_now()
 
     def heartbeat_now(self) -> None:
         """Send the next round of heartbeats at once (a new primary announces itself)."""
+        self._heartbeats_due = True
         self._wakeup.set()
 
+    def _wake_by(self, when: float) -> None:
+        """A timer moved: wake the loop if it would otherwise sleep past ``when``."""
+        if when < self._planned_wake:
+            self._wakeup.set()
+
     def reset_election_timer(self) -> None:
-        timeout = self.election_timeout
-        self.election_deadline = time.monotonic() + timeout + random.uniform(0, 0.15 * timeout)
+        """_cancelAndRescheduleElectionTimeout_inlock: electionTimeoutMillis from now plus a
+        random offset of up to 15 %."""
+        self.election_deadline = time.monotonic() + self.election_timeout + self.random_offset()
+        self._wake_by(self.election_deadline)
+
+    def cancel_priority_takeover(self) -> None:
+        self.takeover_at = None
+
+    def term_updated(self) -> None:
+        """_updateTerm_inlock on a newer term: a scheduled priority takeover is cancelled and
+        the election timeout starts over."""
+        self.cancel_priority_takeover()
+        self.reset_election_timer()
 
     async def _loop(self) -> None:
         while True:
-            if self.coord.config is not None and self.coord.self_member() is not None:
-                for member in list(self.members.values()):
-                    client = self.coord.peers.get(member.host, "heartbeat")
-                    if not client.busy:
-                        self.spawn(self.heartbeat(member.host))
-                self.tick()
             self._wakeup.clear()
+            now = time.monotonic()
+            wake = now + self.heartbeat_interval
+            if self.coord.config is not None and self.coord.self_member() is not None:
+                if self._heartbeats_due or now >= self._next_heartbeat:
+                    self._heartbeats_due = False
+                    for member in list(self.members.values()):
+                        client = self.coord.peers.get(member.host, "heartbeat")
+                        if not client.busy:
+                            self.spawn(self.heartbeat(member.host))
+                    self._next_heartbeat = now + self.current_heartbeat_interval()
+                self.tick(now)
+                wake = min(self._next_heartbeat, self._next_timer(time.monotonic()))
+            self._planned_wake = wake
             try:
-                await asyncio.wait_for(self._wakeup.wait(), self.heartbeat_interval)
+                await asyncio.wait_for(self._wakeup.wait(), max(0.0, wake - time.monotonic()))
             except asyncio.TimeoutError:
                 pass
+            self._planned_wake = float("inf")
+
+    def _next_timer(self, now: float) -> float:
+        """The earliest of this member's timers: its election timeout, a scheduled priority
+        takeover, or (as primary) the liveness check of the stalest voter heard from."""
+        if self.coord.state == STATE_PRIMARY:
+            return self._next_liveness_check(now)
+        return min(self.election_deadline, self.takeover_at or float("inf"))
 
     # -- heartbeats ---------------------------------------------------------------------------------
 
@@ -212,6 +289,7 @@ class Topology:
         member.ping_ms = int((now - started) * 1000)
         member.health = 1.0
         member.contacted = True
+        self.pings_in_config += 1
         member.last_ok_monotonic = member.last_contact_monotonic = now
         member.message = ""
         self.absorb(member, reply)
@@ -257,7 +335,9 @@ class Topology:
                 self.primary_host = member.host
                 coord.bump()
             if coord.state != STATE_PRIMARY:
+                # "Postponing election timeout due to heartbeat from primary"
                 self.reset_election_timer()
+                self._maybe_schedule_priority_takeover(member)
         elif self.primary_host == member.host:
             self.primary_host = None
             coord.bump()
@@ -326,28 +406,60 @@ class Topology:
         if member is not None:
             member.health = 1.0
             member.contacted = True
+            self.pings_in_config += 1
             member.last_ok_monotonic = member.last_contact_monotonic = time.monotonic()
             self.absorb(member, reply)
 
     # -- periodic checks -----------------------------------------------------------------------
 
-    def tick(self) -> None:
+    def tick(self, now: float | None = None) -> None:
         coord = self.coord
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
         if coord.state == STATE_PRIMARY:
             self._check_liveness(now)
             self._maybe_remove_newly_added()
             return
-        if not self.can_stand(now):
-            self.takeover_at = None
-            return
         if now >= self.election_deadline:
-            # heartbeats from a live primary push the deadline back; reaching it means the
-            # primary (if any) has not been heard from within the election timeout
-            self.primary_host = None
-            self.spawn(self.run_election("electionTimeout"))
-            return
-        self._check_priority_takeover(now)
+            # heartbeats and oplog batches from a live primary push the deadline back;
+            # reaching it means no primary has been heard from within the election timeout.
+            # mongod reschedules the timeout first, whether or not this member may stand.
+            self.reset_election_timer()
+            if self.can_stand(now):
+                self.primary_host = None
+                self.spawn(self.run_election("electionTimeout"))
+                return
+        if self.takeover_at is not None and now >= self.takeover_at:
+            self.takeover_at = None
+            why = self._unelectable_reason(now)
+            if not why and not self._fresh_enough_for_priority_takeover():
+                why = ("member is not caught up enough to the most up-to-date member to call "
+                       "for priority takeover - must be within "
+                       f"{PRIORITY_TAKEOVER_FRESHNESS_S} seconds")
+            if why:
+                coord.server.logger.info("ELECTION", 4615656, "ReplCoord", "Not starting an "
+                                         "election for a priority takeover, since we are not "
+                                         "electable", reason=f"Not standing for election "
+                                         f"because {why}")
+            else:
+                self.spawn(self.run_election("priorityTakeover"))
+
+    def _unelectable_reason(self, now: float) -> str:
+        """The gist of TopologyCoordinator::_getUnelectableReasonString for this member."""
+        coord = self.coord
+        me = coord.self_member()
+        if me is None:
+            return "node is not a member of a valid replica set configuration"
+        if rsc.is_arbiter(me):
+            return "member is an arbiter"
+        if not rsc.is_electable(me):
+            return "member has zero priority"
+        if self.electing:
+            return "already candidate"
+        if now < self.no_election_until:
+            return "I am still waiting for stepdown period to end"
+        if coord.state != STATE_SECONDARY:
+            return "member is not currently a secondary"
+        return ""
 
     def can_stand(self, now: float | None = None) -> bool:
         coord = self.coord
@@ -374,24 +486,50 @@ class Topology:
             coord.step_down_now("Can't see a majority of the set, relinquishing primary",
                                 21809)
 
-    def _check_priority_takeover(self, now: float) -> None:
+    def _next_liveness_check(self, now: float) -> float:
+        """_scheduleNextLivenessUpdate_inlock: the next check is due electionTimeout after
+        the stalest voter that still counts as heard from (and electionTimeout after this
+        member became primary)."""
+        timeout = self.election_timeout
+        due = [self.coord.primary_since + timeout]
+        for m in (self.coord.config or {}).get("members", []):
+            data = self.members.get(m["host"]) if rsc.is_voter(m) else None
+            if data is not None:
+                due.append(data.last_contact_monotonic + timeout)
+        return min((t for t in due if t > now), default=float("inf"))
+
+    def _maybe_schedule_priority_takeover(self, primary_data: MemberData) -> None:
+        """TopologyCoordinator::_shouldTakeOverPrimary on a heartbeat answer from the primary
+        of our term: a member of higher priority than the primary schedules a priority
+        takeover at (its priority rank + 1) x electionTimeoutMillis plus the random offset
+        (ReplSetConfig::getPriorityTakeoverDelay), unless one is already scheduled."""
         coord = self.coord
-        primary = self.primary_host and coord.member_config(self.primary_host)
         me = coord.self_member()
-        data = self.members.get(self.primary_host or "")
-        if not primary or me is None or data is None or \
-                rsc.priority(me) <= rsc.priority(primary) or \
-                optime_key(coord.applied_optime()) < optime_key(data.applied):
-            self.takeover_at = None
+        primary = coord.member_config(primary_data.host)
+        if me is None or primary is None or primary_data.term != coord.term or \
+                rsc.priority(primary) >= rsc.priority(me) or self.takeover_at is not None:
             return
-        if self.takeover_at is None:
-            # higher-priority members go first: a delay per member ranked above us
-            above = sum(1 for m in coord.config["members"]
-                        if rsc.priority(m) > rsc.priority(me))
-            self.takeover_at = now + self.election_timeout * 0.5 * (above + 1)
-        elif now >= self.takeover_at:
-            self.takeover_at = None
-            self.spawn(self.run_election("priorityTakeover"))
+        rank = sum(1 for m in coord.config["members"] if rsc.priority(m) > rsc.priority(me))
+        self.takeover_at = time.monotonic() + (rank + 1) * self.election_timeout + \
+            self.random_offset()
+        coord.server.logger.info("ELECTION", 4615601, "ReplCoord", "Scheduling priority "
+                                 "takeover", when=utcnow() + _dt.timedelta(
+                                     seconds=self.takeover_at - time.monotonic()))
+        self._wake_by(self.takeover_at)
+
+    def _fresh_enough_for_priority_takeover(self) -> bool:
+        """TopologyCoordinator::_amIFreshEnoughForPriorityTakeover: our last applied optime
+        has the term of the newest one we know of (ours or a healthy member's) and is within
+        priorityTakeoverFreshnessWindowSeconds of it (1000 increments within one second)."""
+        mine = self.coord.applied_optime()
+        latest = max([mine] + [d.applied for d in self.members.values()
+                               if d.up() and d.state != STATE_REMOVED], key=optime_key)
+        if int(mine.get("t", -1)) != int(latest.get("t", -1)):
+            return False
+        ours, newest = mine["ts"], latest["ts"]
+        if ours.time != newest.time:
+            return ours.time + PRIORITY_TAKEOVER_FRESHNESS_S >= newest.time
+        return ours.inc + 1000 >= newest.inc
 
     def _maybe_remove_newly_added(self) -> None:
         """ReplicationCoordinatorImpl::_reconfigToRemoveNewlyAddedField: once a new member is
@@ -426,35 +564,57 @@ class Topology:
             return False
         self.electing = True
         self.last_election_reason = reason
+        # _startElectSelfIfEligibleV1: a scheduled takeover is cancelled and the election
+        # timeout rescheduled before every attempt, whatever its outcome
+        self.cancel_priority_takeover()
+        self.reset_election_timer()
         log = coord.server.logger
         try:
             voters = [m for m in coord.config["members"] if rsc.is_voter(m)]
             majority = len(voters) // 2 + 1
-            log.info("ELECTION", 4615652, "ReplCoord", "Starting an election, since we've seen "
-                     "no PRIMARY in election timeout period" if reason == "electionTimeout"
-                     else f"Starting an election due to {reason}", reason=reason,
-                     electionTimeoutPeriodMillis=int(self.election_timeout * 1000))
-            if not skip_dry_run:
+            if reason == "electionTimeout":
+                log.info("ELECTION", 4615652, "ReplCoord", "Starting an election, since we've "
+                         "seen no PRIMARY in election timeout period",
+                         electionTimeoutPeriod=f"{int(self.election_timeout * 1000)}ms")
+            elif reason == "priorityTakeover":
+                log.info("ELECTION", 4615660, "ReplCoord", "Starting an election for a "
+                         "priority takeover")
+            else:
+                log.info("ELECTION", 4615661, "ReplCoord", "Starting an election due to step "
+                         "up request")
+            original_term = coord.term
+            if skip_dry_run:
+                log.info("ELECTION", 21437, "ReplCoord", "Skipping dry run and running for "
+                         "election", newTerm=original_term + 1)
+            else:
                 log.info("ELECTION", 21438, "ReplCoord", "Conducting a dry run election to see "
-                         "if we could be elected", currentTerm=coord.term)
-                granted = await self._request_votes(voters, dry_run=True, term=coord.term)
+                         "if we could be elected", currentTerm=original_term)
+                granted = await self._request_votes(voters, dry_run=True, term=original_term)
+                if coord.term != original_term:
+                    # _processDryRunResult: a newer term appeared meanwhile (we voted in it,
+                    # or a voter answered with it): another candidate is ahead of us
+                    log.info("ELECTION", 21439, "ReplCoord", "Not running for primary, we have "
+                             "been superseded already during dry run",
+                             originalTerm=original_term, currentTerm=coord.term)
+                    return False
                 if granted < majority or coord.state != STATE_SECONDARY:
                     log.info("ELECTION", 21440, "ReplCoord", "Not running for primary, we "
                              "received insufficient votes", votes=granted, needed=majority)
-                    self.reset_election_timer()
                     return False
-            new_term = coord.term + 1
+                log.info("ELECTION", 21444, "ReplCoord", "Dry election run succeeded, running "
+                         "for election", newTerm=original_term + 1)
+            new_term = original_term + 1
             coord.set_term(new_term)
             coord.record_vote(new_term, int(me["_id"]))
-            log.info("ELECTION", 21444, "ReplCoord", "Dry election run succeeded, running for "
-                     "election", newTerm=new_term)
             granted = await self._request_votes(voters, dry_run=False, term=new_term)
             if coord.term != new_term or coord.state != STATE_SECONDARY:
+                log.info("ELECTION", 21446, "ReplCoord", "Not becoming primary, we have been "
+                         "superseded already during election", electionTerm=new_term,
+                         currentTerm=coord.term)
                 return False
             if granted < majority:
                 log.info("ELECTION", 21447, "ReplCoord", "Not becoming primary, we received "
                          "insufficient votes", votes=granted, needed=majority)
-                self.reset_election_timer()
                 return False
             log.info("ELECTION", 21450, "ReplCoord", "Election succeeded, assuming primary role",
                      term=new_term)
@@ -507,7 +667,9 @@ class Topology:
         coord = self.coord
         term = int(cmd.get("term", -1))
         dry_run = bool(cmd.get("dryRun"))
-        if not dry_run and term > coord.term:
+        if term > coord.term:
+            # ReplicationCoordinatorImpl::processReplSetRequestVotes updates the term first,
+            # dry run or not; a newer term also restarts the election timeout (term_updated)
             coord.update_term(term, "vote request")
         cfg = coord.config
         reason = ""
@@ -532,12 +694,13 @@ class Topology:
         elif not dry_run and coord.last_vote.get("term") == term:
             reason = (f"already voted for another candidate "
                       f"({coord.last_vote.get('candidateIndex')}) this term ({term})")
-        elif coord.state == STATE_ARBITER and self._healthy_primary_at_least(index):
+        elif coord.state == STATE_ARBITER and _same_version_and_term(candidate_cfg, cfg) and \
+                self._healthy_primary_at_least(index):
+            # only with the same config: in a newer one this member may not be an arbiter
             reason = f"can see a healthy primary ({self.primary_host}) of equal or greater priority"
         granted = not reason
         if granted and not dry_run:
             coord.record_vote(term, index)
-            self.reset_election_timer()
         coord.server.logger.info("ELECTION", 5972100 if dry_run else 5972101, "conn",
                                  "Received vote request", term=term, dryRun=dry_run,
                                  candidateIndex=index, voteGranted=granted, reason=reason)
@@ -604,6 +767,13 @@ def supersedes(new: dict[str, Any], old: dict[str, Any]) -> bool:
 
 def same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return not supersedes(a, b) and not supersedes(b, a)
+
+
+def _same_version_and_term(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """ConfigVersionAndTerm::operator==: terms are ignored when either is -1."""
+    if rsc.term_of(a) == rsc.UNINITIALIZED_TERM or rsc.term_of(b) == rsc.UNINITIALIZED_TERM:
+        return int(a["version"]) == int(b["version"])
+    return (int(a["version"]), rsc.term_of(a)) == (int(b["version"]), rsc.term_of(b))
 
 
 def _fmt_optime(optime: Any) -> str:

@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import bson
@@ -29,6 +30,26 @@ from mongoemu.cluster import process_alive as pid_alive
 
 #: pids of every daemon a test started; conftest kills leftovers at session end.
 STARTED_PIDS: set[int] = set()
+
+
+def poll_until(probe: Callable[[], Any], timeout: float, what: str,
+          show: Callable[[], Any] | None = None) -> Any:
+    """Call ``probe`` until it returns something truthy; fail naming what was awaited and
+    the last value (or error) seen, or what ``show`` returns then."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = probe()
+            if last:
+                return last
+        except Exception as exc:  # noqa: BLE001 - kept for the failure message
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            if show is not None:
+                last = show()
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last: {last}")
+        time.sleep(0.05)
 
 
 def assert_fails(call, code: int, code_name: str):

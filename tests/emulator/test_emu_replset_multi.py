@@ -31,7 +31,7 @@ from bson import Binary
 from pymongo import WriteConcern
 from pymongo.errors import NotPrimaryError, OperationFailure, WriteConcernError
 
-from emuharness import STARTED_PIDS
+from emuharness import STARTED_PIDS, poll_until
 from mongoemu.cluster import Member, MemberSpec, ReplicaSetCluster, hello
 
 pytestmark = pytest.mark.emulator
@@ -110,26 +110,6 @@ def dcset(tmp_path_factory) -> Iterator[ReplicaSetCluster]:
 # ---------------------------------------------------------------- helpers
 
 
-def _poll(probe: Callable[[], Any], timeout: float, what: str,
-          show: Callable[[], Any] | None = None) -> Any:
-    """Call ``probe`` until it returns something truthy; fail naming what was awaited and
-    the last value (or error) seen, or what ``show`` returns then."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = probe()
-            if last:
-                return last
-        except Exception as exc:  # noqa: BLE001 - kept for the failure message
-            last = f"{type(exc).__name__}: {exc}"
-        if time.monotonic() >= deadline:
-            if show is not None:
-                last = show()
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last: {last}")
-        time.sleep(0.05)
-
-
 def _status(cluster: ReplicaSetCluster, member: Member) -> dict:
     return cluster.client(member).admin.command("replSetGetStatus")
 
@@ -184,7 +164,7 @@ def test_initiate_sets_of_3_5_7(rs_factory, size):
 
     # the primary learns the others' states from heartbeats: allow it a few intervals
     expected = ["PRIMARY"] + ["SECONDARY"] * (size - 1)
-    status = _poll(lambda: (lambda st: st if sorted(m["stateStr"] for m in st["members"])
+    status = poll_until(lambda: (lambda st: st if sorted(m["stateStr"] for m in st["members"])
                             == expected else None)(_status(cluster, primary)),
                    5, f"{primary.address} to see every member PRIMARY/SECONDARY")
     assert status["myState"] == 1 and status["set"] == f"init{size}"
@@ -200,10 +180,10 @@ def test_initiate_sets_of_3_5_7(rs_factory, size):
 
     _coll(cluster, primary, "init", w="majority", wtimeout=10000).insert_one({"_id": "one"})
     for member in _secondaries(cluster, primary):
-        _poll(lambda m=member: cluster.client(m).multidb.init.find_one({"_id": "one"}),
+        poll_until(lambda m=member: cluster.client(m).multidb.init.find_one({"_id": "one"}),
               10, f"the majority write on {member.address}")
         # without chaining every secondary syncs from the primary
-        _poll(lambda m=member: _self_entry(_status(cluster, m))["syncSourceHost"]
+        poll_until(lambda m=member: _self_entry(_status(cluster, m))["syncSourceHost"]
               == primary.address, 10, f"{member.address} syncing from the primary")
 
 
@@ -225,7 +205,7 @@ def test_kill9_primary_elects_another(trio):
     trio.start_members([old])  # it comes back as a secondary and catches up
     assert trio.wait_ready(timeout=30) is new
     assert trio.wait_member_state(old, {"SECONDARY"}, timeout=10) == "SECONDARY"
-    _poll(lambda: _ids(trio, old, "kill", "") == {"before", "after"}, 10,
+    poll_until(lambda: _ids(trio, old, "kill", "") == {"before", "after"}, 10,
           f"both writes on the restarted {old.address}")
 
 
@@ -259,7 +239,7 @@ def test_paused_minority_keeps_majority_writable(trio):
     finally:
         trio.resume(paused)
     trio.wait_ready(timeout=30)
-    _poll(lambda: _ids(trio, paused, "minority", "") == {"first", "second"}, 10,
+    poll_until(lambda: _ids(trio, paused, "minority", "") == {"first", "second"}, 10,
           f"the writes on the resumed {paused.address}")
 
 
@@ -270,7 +250,7 @@ def test_paused_majority_demotes_primary(trio):
         trio.pause(member)
     try:
         # a primary that cannot see a majority steps down within about electionTimeoutMillis
-        reply = _poll(lambda: (lambda r: r if not r["isWritablePrimary"] else None)(
+        reply = poll_until(lambda: (lambda r: r if not r["isWritablePrimary"] else None)(
             hello(primary.address)), 5, f"{primary.address} to step down")
         assert reply["secondary"] is True
         with pytest.raises(NotPrimaryError):
@@ -319,7 +299,7 @@ def test_resize_oplog_on_a_secondary(trio):
 def _dc_primary(dcset: ReplicaSetCluster) -> Member:
     dcset.wait_ready(timeout=30)
     east = dcset.members[0]
-    _poll(lambda: dcset.primary() == east.address, 15,
+    poll_until(lambda: dcset.primary() == east.address, 15,
           f"the priority-2 member {east.address} to be primary")
     return east
 
@@ -410,7 +390,7 @@ def test_reconfig_voting_changes(rs_factory):
     def settled() -> dict | None:
         config = _config(cluster, primary, **{"$_internalIncludeNewlyAdded": True})
         return None if any(m.get("newlyAdded") for m in config["members"]) else config
-    final = _poll(settled, 15, "newlyAdded to be removed from both new members")
+    final = poll_until(settled, 15, "newlyAdded to be removed from both new members")
     assert final["version"] >= version + 3, final
     status = _status(cluster, primary)
     assert status["votingMembersCount"] == 5 and status["majorityVoteCount"] == 3
@@ -468,9 +448,9 @@ def test_member_falls_off_small_oplog_and_reports_too_stale(rs_factory):
     def recovering() -> dict | None:
         status = _status(cluster, stale)
         return status if status["myState"] == 3 else None
-    status = _poll(recovering, 20, f"{stale.address} to report RECOVERING")
+    status = poll_until(recovering, 20, f"{stale.address} to report RECOVERING")
     assert _self_entry(status)["stateStr"] == "RECOVERING"
-    _poll(lambda: any("too stale to catch up" in line.lower()
+    poll_until(lambda: any("too stale to catch up" in line.lower()
                       for line in stale.logpath.read_text(errors="replace").splitlines()),
           10, f"'too stale to catch up' in {stale.logpath}")
     time.sleep(1.0)  # it stays there until it is resynced
@@ -511,7 +491,7 @@ def test_rollback_of_unreplicated_writes(rs_factory):
 
     assert cluster.wait_member_state(old, {"SECONDARY"}, timeout=30) == "SECONDARY"
     assert cluster.wait_ready(timeout=30) is new
-    _poll(lambda: _ids(cluster, old, "rb", "") == {"base"} | kept, 10,
+    poll_until(lambda: _ids(cluster, old, "rb", "") == {"base"} | kept, 10,
           f"{old.address} to hold exactly the majority-committed documents",
           show=lambda: sorted(_ids(cluster, old, "rb", "")))
     assert _ids(cluster, new, "rb", "") == {"base"} | kept
