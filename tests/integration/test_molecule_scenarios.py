@@ -1,12 +1,16 @@
 """Every molecule scenario under molecule/ (molecule test -s <name>, from the repository root,
 with the Makefile's environment) must pass: molecule's own exit status is the verdict, and its
-output is shown when it fails. The scenarios start emulated members on fixed 127.0.0.x addresses
-and stop them by pid in their destroy step, which molecule test runs also after a failure."""
+output is shown when it fails; no password or key of the scenario's inventory may appear in that
+output. The scenarios start emulated members on fixed 127.0.0.x addresses of their own and stop
+them by pid in their destroy step, which molecule test runs also after a failure; they run two
+at a time (MOLECULE_JOBS), the first test waiting for its own."""
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOLECULE_DIR = os.path.join(ROOT, "molecule")
@@ -37,11 +41,40 @@ def test_every_scenario_is_found():
     assert {"default", "reconfig", "dc_failure", "rolling_resync", "oplog", "backup_restore"} <= set(SCENARIOS), SCENARIOS
 
 
+def run_scenario(scenario):
+    return subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=ROOT, env=molecule_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def molecule_runs():
+    """scenario -> the future of its molecule test run; all are started at the first use."""
+    with ThreadPoolExecutor(max_workers=int(os.environ.get("MOLECULE_JOBS", "2"))) as pool:
+        yield {scenario: pool.submit(run_scenario, scenario) for scenario in SCENARIOS}
+
+
+def secrets_of(scenario):
+    """The values of the scenario inventory's password and key variables."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and ("password" in key or "keyfile_content" in key):
+                    found.append(value)
+                walk(value)
+    with open(os.path.join(MOLECULE_DIR, scenario, "inventory", "hosts.yml")) as inventory:
+        walk(yaml.safe_load(inventory))
+    return found
+
+
 @pytest.mark.playbook
 @pytest.mark.emulator
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario_passes(scenario):
-    result = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=ROOT, env=molecule_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
+def test_scenario_passes(scenario, molecule_runs):
+    result = molecule_runs[scenario].result()
     tail = "\n".join(result.stdout.splitlines()[-300:])
     assert result.returncode == 0, "molecule test -s %s exited %d:\n%s" % (scenario, result.returncode, tail)
+    assert secrets_of(scenario), "the scenario's inventory has a password or key to look for"
+    leaked = [secret for secret in secrets_of(scenario) if secret in result.stdout]
+    assert not leaked, "molecule test -s %s printed secrets of its inventory" % scenario
