@@ -116,8 +116,9 @@ def durable_without(summary, member):
     even if the primary fails next: any future primary needs the votes of a majority, and a
     voter only votes for a candidate at least as recent as itself. Enough is a majority of
     the votes, or every other data-bearing voter when they are fewer (a PSA set: the primary
-    alone); a voter that is down counts as not holding. Read from the primary's own status (it decides what is committed);
-    `member` is normally stopped already, so that it acknowledges nothing more."""
+    alone); a voter that is down counts as not holding. Read from the primary's own status (it
+    decides what is committed); `member` is normally stopped already, so that it acknowledges
+    nothing more."""
     me = next((r for r in summary["members"] if r["self"]), None)
     commit = summary.get("commit_point")
     if me is None or me["state"] != 1 or commit is None:
