@@ -74,7 +74,7 @@ lint: venv
 sanity: venv
 	$(BIN)/python tests/sanity/run_sanity.py
 
-# Every benchmark (about 35 minutes), then bench/RESULTS.md and its figures (matplotlib is
+# Every benchmark (about 25 minutes), then bench/RESULTS.md and its figures (matplotlib is
 # installed into the venv for them; community.mongodb comes from PyPI into bench/.peer/).
 bench: venv
 	$(BIN)/python -m pip install --quiet matplotlib

@@ -72,6 +72,11 @@ def rolling_figure(plt: Any) -> str | None:
     return str(path.relative_to(ROOT))
 
 
+def _timeout(result: dict[str, Any]) -> str:
+    millis = (result.get("settings") or {}).get("electionTimeoutMillis")
+    return f" (election timeout {millis / 1000:g} s)" if millis else ""
+
+
 def size_figure(plt: Any) -> str | None:
     scale, replset = _load("scale"), _load("replset")
     if not scale and not replset:
@@ -80,7 +85,7 @@ def size_figure(plt: Any) -> str | None:
     if scale:
         prov = scale.get("provisioning", [])
         left.plot([p["members"] for p in prov], [p["ready_s"] for p in prov], "o-",
-                  label="rs_config initiate until all SECONDARY")
+                  label="rs_config initiate until all SECONDARY" + _timeout(scale))
         plan = scale.get("plan_computation", [])
         right.plot([p["members"] for p in plan], [p["change"]["median_ms"] for p in plan], "o-",
                    label="plan a change (median)")
@@ -89,7 +94,7 @@ def size_figure(plt: Any) -> str | None:
     if replset:
         rows = replset["results"]
         left.plot([r["members"] for r in rows], [r["cold_start_s"] for r in rows], "^-",
-                  label="mongoemu cold start to ready")
+                  label="mongoemu cold start to ready" + _timeout(replset))
     left.set_xlabel("members")
     left.set_ylabel("seconds")
     left.legend(fontsize=8)
