@@ -160,14 +160,11 @@ class ProvisionedSet:
             os.kill(pid, signal.SIGCONT)
         member.paused = False
 
-    def start(self, member: InventoryMember, wipe: bool = False) -> None:
+    def start(self, member: InventoryMember) -> None:
         """Start the member from the mongod.conf the mongod role wrote (it forks and writes its
-        pid file), with an empty dbPath when ``wipe``."""
+        pid file); its dbPath is created when an interrupted resync left none."""
         conf = yaml.safe_load((member.base_dir / "mongod.conf").read_text())
-        dbpath = Path(conf["storage"]["dbPath"])
-        if wipe and dbpath.exists():
-            subprocess.run(["rm", "-rf", str(dbpath)], check=True)
-        dbpath.mkdir(parents=True, exist_ok=True)
+        Path(conf["storage"]["dbPath"]).mkdir(parents=True, exist_ok=True)
         subprocess.run([str(BIN / "mongoemu"), "-f", str(member.base_dir / "mongod.conf")],
                        check=True, capture_output=True, timeout=60)
 

@@ -12,7 +12,7 @@ import pytest
 from pymongo import WriteConcern
 from pymongo.errors import OperationFailure
 
-from emuharness import STARTED_PIDS, pick_address, write_pki
+from emuharness import STARTED_PIDS, pick_address, poll_until, write_pki
 from mongoemu.cluster import MemberSpec, ReplicaSetCluster, hello
 
 FAST = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
@@ -173,8 +173,11 @@ def test_members_talk_tls_when_required(tmp_path):
         primary = cluster.wait_ready(timeout=30)
         cluster.client(primary).app.get_collection(
             "t", write_concern=WriteConcern(w=3, wtimeout=10000)).insert_one({"over": "tls"})
-        states = sorted(m["stateStr"] for m in _status(cluster, primary)["members"])
-        assert states == ["PRIMARY", "SECONDARY", "SECONDARY"]
+        # the primary sees a member's new state with its next heartbeat (mongod does too)
+        poll_until(lambda: sorted(m["stateStr"] for m in _status(cluster, primary)["members"])
+                   == ["PRIMARY", "SECONDARY", "SECONDARY"], 10,
+                   "the primary to see one PRIMARY and two SECONDARY members",
+                   show=lambda: _status(cluster, primary)["members"])
     finally:
         cluster.stop()
 
