@@ -63,12 +63,16 @@ PLAY = """
 """
 
 
+def run_play(playbook, tmp_path, member, extra=""):
+    play = tmp_path / "defaults.yml"
+    play.write_text(PLAY % {"member": member.address, "extra": extra})
+    return playbook(str(play), "localhost,")
+
+
 @pytest.mark.playbook
 @pytest.mark.emulator
 def test_a_play_sets_the_connection_only_through_module_defaults(playbook, auth_member, tmp_path):
-    play = tmp_path / "defaults.yml"
-    play.write_text(PLAY % {"member": auth_member.address, "extra": ""})
-    result = playbook(str(play), "localhost,")
+    result = run_play(playbook, tmp_path, auth_member)
     assert result.returncode == 0, result.stdout
     assert "defaults-pass" not in result.stdout
 
@@ -76,9 +80,7 @@ def test_a_play_sets_the_connection_only_through_module_defaults(playbook, auth_
 @pytest.mark.playbook
 @pytest.mark.emulator
 def test_a_wrong_option_in_the_group_defaults_is_named_by_ansible(playbook, auth_member, tmp_path):
-    play = tmp_path / "wrong.yml"
-    play.write_text(PLAY % {"member": auth_member.address, "extra": "      login_pasword: typo"})
-    result = playbook(str(play), "localhost,")
+    result = run_play(playbook, tmp_path, auth_member, extra="      login_pasword: typo")
     assert result.returncode != 0
     assert "Unsupported parameters for (quorum.mongodb.rs_status) module: login_pasword" in result.stdout, \
         result.stdout
