@@ -154,6 +154,30 @@ def _warnings(analysis, domains, report, untagged):
             found.append(_warning("analysis.single_domain_electable", "every electable member is in %s %s: if it is lost, "
                                   "no member elsewhere can become primary; give a member outside it priority > 0"
                                   % (key, electable_domains[0])))
+        # Any single domain whose loss leaves no primary, wherever the preferred primary is (a
+        # domain holding the vote majority away from the preferred primary's domain, too). The
+        # domains the warnings above already name for that reason are not named twice.
+        named = set()
+        if len(electable_domains) == 1:
+            named.update(electable_domains)
+        for warning in found:
+            if warning["rule"] == "analysis.primary_domain_spof":
+                named.update(preferred_domains)
+            elif warning["rule"] == "analysis.even_split":
+                named.update(d["name"] for d in voting_domains)
+        for entry in report:
+            loss = entry["loss"]
+            if loss["writable"] or entry["name"] in named:
+                continue
+            if not loss["keeps_majority"]:
+                why = "leaves %d of %d required votes" % (loss["surviving_voters"], analysis["majority"])
+                fix = "move voters out of %s so that no single %s holds %d or more votes" % (
+                    entry["name"], key, analysis["voting_members"] - analysis["majority"] + 1)
+            else:
+                why = "leaves no electable member"
+                fix = "give a member outside %s priority > 0" % entry["name"]
+            found.append(_warning("analysis.domain_loss_no_primary", "losing %s %s %s: the set would have no primary; %s"
+                                  % (key, entry["name"], why, fix)))
     if untagged and len(untagged) < analysis["members"]:
         found.append(_warning("analysis.untagged", "no %s for %s: each is treated as its own domain (arbiters: pass "
                               "member_domains)" % (key, ", ".join(m.label for m in untagged))))

@@ -127,6 +127,7 @@ WARNINGS = {
     "analysis.primary_domain_spof": (None, "losing the preferred primary's domain leaves no majority"),
     "analysis.arbiter_survivor": (None, "after a domain loss only arbiters keep the majority"),
     "analysis.single_domain_electable": (None, "every electable member is in one domain"),
+    "analysis.domain_loss_no_primary": (None, "losing one domain leaves the set without a primary"),
     "analysis.untagged": (None, "some members have no domain tag"),
 }
 

@@ -74,6 +74,20 @@ def test_warnings_can_fail_the_gate(playbook):
 
 
 @pytest.mark.playbook
+def test_strict_gate_fails_when_a_datacenter_away_from_the_primary_holds_the_majority(playbook, tmp_path):
+    """Issue 12 item 3: the preferred primary in dc1 and 3 of 5 votes in dc2 passed the strict gate."""
+    def move_the_tie_breaker_to_dc2(group):
+        group["hosts"]["db1.dc3.example"]["mongodb_datacenter"] = "dc2"
+
+    result = playbook("playbooks/validate.yml", broken_copy(tmp_path, move_the_tie_breaker_to_dc2),
+                      "-e", "mongodb_fail_on_warnings=true")
+    assert result.returncode != 0
+    assert ("warning: /members: [analysis.domain_loss_no_primary] losing dc dc2 leaves 2 of 3 required votes"
+            in result.stdout), result.stdout
+    assert "failed=1" in result.stdout
+
+
+@pytest.mark.playbook
 def test_rs_validate_module_cases(playbook, tmp_path):
     (tmp_path / "bad.yml").write_text("_id: rs0\nmembers: [ {_id: 0, host: a\n")
     (tmp_path / "list.json").write_text("[1, 2]")

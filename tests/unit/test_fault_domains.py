@@ -113,3 +113,25 @@ def test_report_renders_one_row_per_domain():
     assert lines[3] == "| lose dc | members | votes left | primary | w:majority | w:multiDC |"
     assert lines[5] == "| a | 1 | 2/3 | b-1.example.net:27017 | yes | yes |"
     assert len(lines) == 8
+
+
+def test_losing_the_datacenter_with_the_vote_majority_is_a_warning_whatever_the_preferred_primary():
+    # Issue 12 item 3: preferred primary in dc1, 3 of 5 votes in dc2. Losing dc2 leaves 2 of 3
+    # required votes; the analysis knew (does_not_survive_loss_of) but raised nothing.
+    cfg = config([member(0, "dc1", priority=5), member(1, "dc1", priority=1), member(2, "dc2", priority=1),
+                  member(3, "dc2", priority=1), member(4, "dc2", priority=1)])
+    analysis = analyse_fault_domains(cfg)
+    assert analysis["preferred_primary"]["domains"] == ["dc1"]
+    assert analysis["does_not_survive_loss_of"] == ["dc2"]
+    lost = [w for w in analysis["warnings"] if w["rule"] == "analysis.domain_loss_no_primary"]
+    assert len(lost) == 1
+    assert "losing dc dc2" in lost[0]["message"] and "2 of 3 required votes" in lost[0]["message"]
+    result = validate_config(cfg)
+    assert result.valid and "analysis.domain_loss_no_primary" in [w.rule for w in result.warnings]
+
+
+def test_no_duplicate_when_the_preferred_primary_domain_warning_already_names_it():
+    cfg = config([member(0, "NY", priority=2), member(1, "NY", priority=2), member(2, "NY", priority=2),
+                  member(3, "FR"), member(4, "FR")])
+    rules = [w["rule"] for w in analyse_fault_domains(cfg)["warnings"]]
+    assert rules == ["analysis.primary_domain_spof"]

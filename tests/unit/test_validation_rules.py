@@ -418,6 +418,16 @@ def primary_spof_single():
     return doc
 
 
+def majority_away_from_the_preferred_primary():
+    doc = base()
+    doc["members"] = [
+        {"_id": 0, "host": "a1.example.net:27017", "priority": 5, "tags": {"dc": "a"}},
+        {"_id": 1, "host": "b1.example.net:27017", "tags": {"dc": "b"}},
+        {"_id": 2, "host": "b2.example.net:27017", "tags": {"dc": "b"}},
+    ]
+    return doc
+
+
 def untagged():
     doc = base()
     del doc["members"][2]["tags"]
@@ -442,6 +452,7 @@ WARNING_CASES = [
     ("analysis.primary_domain_spof", "/members", primary_spof(), {}),
     ("analysis.arbiter_survivor", "/members", arbiter_keeps_majority(), {"member_domains": {"c1.example.net": "c"}}),
     ("analysis.single_domain_electable", "/members", primary_spof_single(), {}),
+    ("analysis.domain_loss_no_primary", "/members", majority_away_from_the_preferred_primary(), {}),
     ("analysis.untagged", "/members", untagged(), {}),
 ]
 
