@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv demo stop test unit emulator-test playbook-test lint sanity bench chaos clean
+.PHONY: venv demo stop test unit emulator-test playbook-test lint sanity bench chaos clean changelog
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -67,6 +67,11 @@ stop:
 test: venv
 	$(BIN)/pytest -q --durations=15 tests
 	$(MAKE) --no-print-directory lint sanity
+
+# Fold the fragments of changelogs/fragments/ into changelogs/changelog.yaml under the version in
+# galaxy.yml (antsibull-changelog; the fragments are then removed) and write CHANGELOG.md from it.
+changelog: venv
+	PYTHONWARNINGS=ignore $(BIN)/antsibull-changelog release --update-existing
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
