@@ -183,6 +183,12 @@ class Topology:
         """A new config is installed: keep what is known of members still in it."""
         hosts = [m["host"] for m in self.coord.other_members()]
         self.members = {h: self.members.get(h) or MemberData(h) for h in hosts}
+        # _setCurrentRSConfig -> _startHeartbeats_inlock -> TopologyCoordinator::
+        # resetAllMemberTimeouts(now): every member, new ones included, gets a whole election
+        # timeout before the primary's liveness check may count it as not heard from
+        now = time.monotonic()
+        for data in self.members.values():
+            data.last_contact_monotonic = now
         if self.coord.self_member() is None:
             self.pings_in_config = 0  # removed: no sync source until pinged in a new config
         if self.primary_host not in self.members and self.coord.state != STATE_PRIMARY:
