@@ -4,6 +4,7 @@ refused without touching the member, a fresh one is restored."""
 import datetime
 import hashlib
 import json
+import stat
 import tarfile
 import time
 
@@ -73,6 +74,9 @@ def test_backup_of_a_one_member_set(playbook, conf_member, tmp_path):
     names = tarfile.open(archive).getnames()
     assert "./mongoemu.sqlite3" in names and "./mongod.lock" not in names
     assert path.name == meta["archive"].replace(".tar.gz", ".json")
+    # The archive holds admin.system.users (credentials): owner-only, whatever the umask (issue 13).
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    assert stat.S_IMODE(backup_dir.stat().st_mode) == 0o700
 
 
 def test_a_failing_copy_still_unlocks(playbook, conf_member, tmp_path):
