@@ -358,12 +358,20 @@ def plan_reconfig(current, desired, primary=None, target_version="8.0"):
              _top_fields(current))
     preferred = dict((m["host"], m["priority"]) for m in
                      (normalize_member(d.doc, version) for d in ReplSetConfig(desired).members) if _electable(m))
-    path = None
-    for steps in range(plan.lower_bound, plan.lower_bound + _EXTRA_STEPS + 1) if changes else ():
-        path = _Search(changes, current, live.version, target_version, _SEARCH_BUDGET, preferred).run(
-            state, steps, primary)
+
+    def search(candidate_changes):
+        for steps in range(plan.lower_bound, plan.lower_bound + _EXTRA_STEPS + 1) if candidate_changes else ():
+            found = _Search(candidate_changes, current, live.version, target_version, _SEARCH_BUDGET,
+                            preferred).run(state, steps, primary)
+            if found is not None:
+                return found
+        return None
+    path = search(changes)
+    staged = _stage_additions(changes) if changes and path is None else None
+    if staged:
+        path = search(staged)
         if path is not None:
-            break
+            changes = staged
     if changes and path is None:
         raise PlanError("no sequence of %d to %d steps passes every rule mongod applies (%s). Split the change "
                         "into smaller desired configs and apply them one after the other"
@@ -373,6 +381,11 @@ def plan_reconfig(current, desired, primary=None, target_version="8.0"):
             "%d step(s) more than the lower bound: in fewer, some step breaks a rule mongod applies (such as the "
             "PSA check or the arbiter limit), or the primary would have to step down with no electable member to "
             "take over (raise another member's priority first)" % (len(path) - plan.lower_bound))
+        if changes is staged:
+            plan.extra_steps_reason += (
+                "; new members join with priority 0 and get their priority in a later step: added at once, "
+                "they would make a PSA config with two electable members while the current config cannot "
+                "commit majority writes, which mongod refuses (the PSA check)")
     previous = state
     for number, (chosen, batch, state) in enumerate(path or [], 1):
         doc = _document(current, state, live.version + number)
@@ -383,6 +396,31 @@ def plan_reconfig(current, desired, primary=None, target_version="8.0"):
                                changes=[c.describe() for c in step_changes],
                                voting_change=chosen.describe() if chosen is not None else None))
     return plan
+
+
+def _stage_additions(changes):
+    """The same changes with every new electable data-bearing member added at priority 0 and
+    given its priority in a later step (None when there is none to stage).
+
+    mongod refuses a reconfig to a PSA config with two electable data members while the current
+    config cannot commit majority writes (repl_set_config_checks.cpp,
+    validateOldAndNewConfigsCompatible, with enableReconfigRollbackCommittedWritesCheck on,
+    the default from 4.4.11/5.0): replacing the only data member of a data + arbiter set must
+    add the new member with priority 0 first. Planned only when no plan exists without it,
+    since it costs a step."""
+    staged, any_staged = [], False
+    for change in changes:
+        if change.kind != "add" or change.after["arbiterOnly"] or change.after["priority"] <= 0:
+            staged.append(change)
+            continue
+        quiet = dict(change.after, priority=0.0)
+        add = _Change("add", change.member_id, after=quiet)
+        add.requires = change.requires
+        raise_priority = _Change("edit", change.member_id, before=quiet, after=change.after)
+        raise_priority.follows = add  # a free change: its add must come in an earlier step
+        staged += [add, raise_priority]
+        any_staged = True
+    return staged if any_staged else None
 
 
 def _primary_moves(previous, state, primary, preferred):

@@ -175,6 +175,30 @@ def test_psa_rule_forces_an_extra_step_and_says_so():
     assert "PSA" in plan.extra_steps_reason
 
 
+def test_the_only_data_member_of_a_data_and_arbiter_set_is_replaced():
+    """{m0 data, m7 arbiter} -> {m1 data, m7 arbiter} (issue 12 item 11; found by the property
+    test below). Adding m1 with priority 1 would make a PSA config with two electable members
+    while the current config (majority 2, one data-bearing voter) cannot commit majority
+    writes: mongod refuses that (repl_set_config_checks.cpp, validateOldAndNewConfigsCompatible,
+    under enableReconfigRollbackCommittedWritesCheck). So m1 joins with priority 0 (newlyAdded
+    until its initial sync), gets its priority once it votes, the primary steps down to it,
+    and m0 goes: one election."""
+    arbiter = {"_id": 7, "host": "m7.example.net:27017", "arbiterOnly": True}
+    current = config([member(0, "a", priority=1), arbiter])
+    desired = config([member(1, "a"), arbiter])
+    for version in ("5.0", "7.0", "8.0"):
+        plan = plan_reconfig(current, desired, primary="m0.example.net:27017", target_version=version)
+        check_plan(current, desired, plan, version)
+        assert [s.changes for s in plan.steps] == [
+            ["add m1.example.net:27017 (_id 1) as voter"], ["m1.example.net:27017: priority 0 -> 1"],
+            ["remove m0.example.net:27017 (_id 0)"]], version
+        added = next(m for m in plan.steps[0].config["members"] if m["host"] == "m1.example.net:27017")
+        assert (added["priority"], added["votes"]) == (0, 1)
+        assert [a["action"] for a in plan.actions] == ["reconfig", "reconfig", "stepdown", "reconfig"]
+        assert plan.elections_expected == 1 and plan.primary_after == "m1.example.net:27017"
+        assert "PSA" in plan.extra_steps_reason
+
+
 def test_stepdown_goes_to_a_member_electable_before_the_step():
     current = config([member(0, "a", priority=2), member(1, "b", priority=0), member(2, "c", priority=0)])
     desired = config([member(1, "b", priority=1), member(2, "c", priority=0)])
