@@ -218,6 +218,31 @@ def _fork_and_run(cfg: ServerConfig) -> int:
     os._exit(code)
 
 
+def _pre_validation_exit(cfg: ServerConfig) -> int | None:
+    """Options after which mongod exits 0 without serving: --outputConfig
+    (options_parser_init.cpp OutputConfig), --sysinfo (handlePreValidationMongodOptions) and
+    --repair (mongod repairs every database and exits; mongoemu's sqlite store needs none)."""
+    parsed = cfg.parsed
+    if parsed.get("outputConfig"):
+        import yaml
+
+        shown = {k: v for k, v in parsed.items() if k != "outputConfig"}
+        sys.stdout.write(yaml.safe_dump(shown, default_flow_style=False))
+        return 0
+    if parsed.get("sysinfo"):
+        pages = {}
+        for name in ("SC_PAGE_SIZE", "SC_PHYS_PAGES", "SC_AVPHYS_PAGES"):
+            try:
+                pages["_" + name] = os.sysconf(name)
+            except (ValueError, OSError):
+                continue
+        print(json.dumps({"sysinfo": pages}, indent=2))
+        return 0
+    if parsed.get("repair"):
+        return 0
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -231,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.version:
         sys.stdout.write(_version_text())
         return 0
+    early = _pre_validation_exit(cfg)
+    if early is not None:
+        return early
     if cfg.shutdown:
         return _shutdown_running(cfg)
     if cfg.fork:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from mongoemu.options import OPTIONS, Option, find_yaml
 
 
 class ConfigError(Exception):
@@ -15,31 +18,7 @@ class ConfigError(Exception):
     exit_code = 2
 
 
-# YAML keys mongod knows and mongoemu accepts. A prefix ending in "." accepts any subkey.
-_KNOWN_KEYS = {
-    "net.port", "net.bindIp", "net.bindIpAll", "net.ipv6", "net.maxIncomingConnections",
-    "net.tls.mode", "net.tls.certificateKeyFile", "net.tls.certificateKeyFilePassword",
-    "net.tls.CAFile", "net.tls.allowConnectionsWithoutCertificates",
-    "net.tls.allowInvalidCertificates", "net.tls.allowInvalidHostnames",
-    "net.tls.disabledProtocols", "net.tls.clusterFile", "net.tls.CRLFile",
-    "net.ssl.mode", "net.ssl.PEMKeyFile", "net.ssl.CAFile",
-    "net.ssl.allowConnectionsWithoutCertificates", "net.unixDomainSocket.",
-    "net.compression.", "net.serviceExecutor",
-    "storage.dbPath", "storage.journal.commitIntervalMs", "storage.engine",
-    "storage.wiredTiger.", "storage.oplogMinRetentionHours",
-    "storage.directoryPerDB", "storage.syncPeriodSecs", "storage.inMemory.",
-    "systemLog.destination", "systemLog.path", "systemLog.logAppend", "systemLog.logRotate",
-    "systemLog.quiet", "systemLog.verbosity", "systemLog.timeStampFormat",
-    "systemLog.component.", "systemLog.traceAllExceptions", "systemLog.syslogFacility",
-    "processManagement.fork", "processManagement.pidFilePath",
-    "processManagement.timeZoneInfo",
-    "replication.replSetName", "replication.oplogSizeMB", "replication.replSet",
-    "replication.enableMajorityReadConcern",
-    "security.keyFile", "security.authorization", "security.clusterAuthMode",
-    "security.javascriptEnabled", "security.transitionToAuth",
-    "security.redactClientLogData",
-    "setParameter.", "operationProfiling.", "cloud.", "auditLog.",
-}
+# Which YAML keys mongod knows: mongoemu.options (mongod's option IDL files).
 
 
 @dataclass
@@ -126,20 +105,51 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check_known(flat_keys: list[str]) -> None:
+    """A YAML key no mongod option defines fails as OptionsParser's YAMLNodeToValue fails it:
+    "Unrecognized option: <dotted key>" (options_parser.cpp), exit code 2."""
     for key in flat_keys:
-        if key in _KNOWN_KEYS:
-            continue
-        if any(known.endswith(".") and key.startswith(known) for known in _KNOWN_KEYS):
-            continue
-        if key.startswith("setParameter"):
-            continue
-        raise ConfigError(f"Error parsing YAML config file: Unrecognized option: {key}")
+        if find_yaml(key) is None:
+            raise ConfigError(f"Unrecognized option: {key}\n{_TRY_HELP}")
+
+
+_TRY_HELP = "try 'mongod --help' for more information"
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"Error parsing command line: {message}\n"
-                          "try 'mongod --help' for more information")
+        # boost::program_options' wording, as OptionsParser::parseCommandLine reports it
+        # ("Error parsing command line: " + what()).
+        missing = re.match(r"argument ([^:/ ]+)(?:/\S+)?: expected one argument", message)
+        if missing:
+            message = f"the required argument for option '{missing.group(1)}' is missing"
+        raise ConfigError(f"Error parsing command line: {message}\n{_TRY_HELP}")
+
+
+def _add_table_options(p: argparse.ArgumentParser) -> None:
+    """Every command-line name of mongoemu.options not registered by hand above."""
+    for option in OPTIONS:
+        for cli_name in option.cli:
+            flag = f"-{cli_name}" if len(cli_name) == 1 else f"--{cli_name}"
+            if flag in p._option_string_actions:
+                continue
+            dest = f"opt:{cli_name}"
+            if option.kind == "switch":
+                p.add_argument(flag, dest=dest, action="store_true", default=None)
+            elif option.kind in ("strings",):
+                p.add_argument(flag, dest=dest, action="append", default=None)
+            else:
+                p.add_argument(flag, dest=dest)
+
+
+def _unknown_argument(rest: list[str]) -> ConfigError:
+    """boost's error for the first argument no option claims (mongod has no positionals)."""
+    for arg in rest:
+        if arg.startswith("-"):
+            name = arg.split("=", 1)[0]
+            return ConfigError(f"Error parsing command line: unrecognised option '{name}'\n"
+                               f"{_TRY_HELP}")
+    return ConfigError("Error parsing command line: too many positional options have been "
+                       f"specified on the command line\n{_TRY_HELP}")
 
 
 def _build_argparser() -> argparse.ArgumentParser:
@@ -187,7 +197,8 @@ def _build_argparser() -> argparse.ArgumentParser:
     a("--nounixsocket", action="store_true", default=None)
     a("--unixSocketPrefix")
     a("--timeZoneInfo")
-    a("--enableMajorityReadConcern")
+    a("--enableMajorityReadConcern", nargs="?", const="true")
+    _add_table_options(p)
     return p
 
 
@@ -198,7 +209,10 @@ _SSL_TO_TLS = {"disabled": "disabled", "allowSSL": "allowTLS", "preferSSL": "pre
 
 def parse_config(argv: list[str]) -> ServerConfig:
     """Parse mongod-style arguments (without the program name) and any config file."""
-    ns = _build_argparser().parse_args(argv)
+    ns, rest = _build_argparser().parse_known_args(argv)
+    if rest:
+        raise _unknown_argument(rest)
+    _check_conflicts(ns)
     parsed: dict[str, Any] = {}
     config_path = ns.config
     if config_path:
@@ -264,6 +278,9 @@ def parse_config(argv: list[str]) -> ServerConfig:
         _set_dotted(parsed, "setParameter", {**parsed.get("setParameter", {}), key: value})
     if ns.shutdown:
         cli("processManagement.shutdown", True)
+
+    _store_table_options(ns, parsed)
+    _check_mongod_options(parsed)
 
     cfg = ServerConfig(argv=list(argv), parsed=parsed, config_file=config_path,
                        shutdown=bool(ns.shutdown), version=bool(ns.version),
@@ -333,6 +350,117 @@ def parse_config(argv: list[str]) -> ServerConfig:
         raise ConfigError("Error parsing YAML config file: setParameter must be a mapping")
     cfg.set_parameters = dict(params)
     return cfg
+
+
+# Registered by hand in _build_argparser but stored here, like every table-generated option.
+_STORED_GENERICALLY = ("wiredTigerCacheSizeGB", "storageEngine", "nounixsocket",
+                       "unixSocketPrefix", "timeZoneInfo", "enableMajorityReadConcern",
+                       "tlsDisabledProtocols")
+
+
+def _option_value(option: Option, flag: str, raw: Any) -> Any:
+    if option.kind == "int" or option.kind == "long":
+        return _int_opt(flag, raw)
+    if option.kind == "double":
+        return _number_opt(flag, raw)
+    if option.kind == "bool":
+        if raw in ("true", "1"):
+            return True
+        if raw in ("false", "0"):
+            return False
+        raise ConfigError(f"Error parsing command line: the argument ('{raw}') for option "
+                          f"'--{flag}' is invalid\n{_TRY_HELP}")
+    return raw
+
+
+def _store_table_options(ns: argparse.Namespace, parsed: dict[str, Any]) -> None:
+    """Command-line values of mongoemu.options into the option tree, under their config file
+    key (canonicalizeMongodOptions: --configsvr/--shardsvr become sharding.clusterRole,
+    --profile operationProfiling.mode, --noscripting security.javascriptEnabled: false)."""
+    for option in OPTIONS:
+        for cli_name in option.cli:
+            dest = cli_name if cli_name in _STORED_GENERICALLY else f"opt:{cli_name}"
+            raw = getattr(ns, dest, None)
+            if raw is None:
+                continue
+            value = _option_value(option, cli_name, raw)
+            if cli_name in ("configsvr", "shardsvr"):
+                _set_dotted(parsed, "sharding.clusterRole", cli_name)
+            elif cli_name == "profile":
+                modes = {0: "off", 1: "slowOp", 2: "all"}
+                if value not in modes:
+                    raise ConfigError(f"BadValue: Bad value for profile: {value}.  Supported "
+                                      "modes are: (0=off|1=slowOp|2=all)")
+                _set_dotted(parsed, "operationProfiling.mode", modes[value])
+            elif cli_name == "noscripting":
+                _set_dotted(parsed, "security.javascriptEnabled", False)
+            elif option.yaml:
+                _set_dotted(parsed, option.name, value)
+            else:
+                parsed[option.name] = value
+
+
+def _check_mongod_options(parsed: dict[str, Any]) -> None:
+    """The checks of mongod_options.cpp that refuse a start, in mongod's order: option
+    conflicts (constraints.cpp MutuallyExclusiveKeyConstraint, from the IDL ``conflicts``),
+    handlePreValidationMongodOptions (exit 0 after a fatal log line), then
+    storeMongodOptions (BadValue, exit 2)."""
+    g = lambda key: _get_dotted(parsed, key)  # noqa: E731
+    for legacy in ("master", "slave"):
+        if legacy in parsed:
+            raise PrematureExit("Master/slave replication is no longer supported")
+    if g("replication.enableMajorityReadConcern") is False:
+        raise PrematureExit("enableMajorityReadConcern:false is no longer supported")
+    for legacy in ("pairwith", "arbiter", "opIdMem"):
+        if legacy in parsed:
+            raise ConfigError("BadValue: ****\nReplica Pairs have been deprecated. Invalid "
+                              "options: --pairwith, --arbiter, and/or --opIdMem\n"
+                              "<http://dochub.mongodb.org/core/replicapairs>\n****")
+    for key in ("security.authSchemaVersion", "security.enableLocalhostAuthBypass"):
+        if g(key) is not None:
+            raise ConfigError(f"BadValue: {key} is currently not supported in config files")
+    mode = g("operationProfiling.mode")
+    if mode is not None and mode not in ("off", "slowOp", "all"):
+        raise ConfigError(f"BadValue: Bad value for operationProfiling.mode: {mode}.  "
+                          "Supported modes are: (off|slowOp|all)")
+    if "cacheSize" in parsed:
+        raise ConfigError("BadValue: bad --cacheSize arg" if parsed["cacheSize"] <= 0
+                          else "BadValue: --cacheSize option not currently supported")
+    role = g("sharding.clusterRole")
+    if role is not None:
+        if not (g("replication.replSet") or g("replication.replSetName")) and \
+                (role == "configsvr" or not g("storage.queryableBackupMode")):
+            raise ConfigError(f"BadValue: Cannot start a {role} as a standalone server. Please "
+                              "use the option --replSet to start the node as a replica set.")
+        if role not in ("configsvr", "shardsvr"):
+            raise ConfigError(f"BadValue: Bad value for sharding.clusterRole: {role}. Supported "
+                              "modes are: (configsvr|shardsvr)")
+        # ServerGlobalParams: a config server listens on 27019 and keeps its data in
+        # /data/configdb, a shard server on 27018, unless told otherwise.
+        if g("net.port") is None:
+            _set_dotted(parsed, "net.port", 27019 if role == "configsvr" else 27018)
+        if role == "configsvr" and g("storage.dbPath") is None:
+            _set_dotted(parsed, "storage.dbPath", "/data/configdb")
+
+
+def _check_conflicts(ns: argparse.Namespace) -> None:
+    """Command-line options the IDL files declare ``conflicts`` for; the parser's
+    MutuallyExclusiveKeyConstraint (constraints.cpp) says "<other> is not allowed when <key>
+    is specified" (first registered key first)."""
+    given = {"configsvr": getattr(ns, "opt:configsvr", None),
+             "shardsvr": getattr(ns, "opt:shardsvr", None),
+             "auth": ns.auth, "noauth": ns.noauth, "security.keyFile": ns.keyFile,
+             "logpath": ns.logpath, "syslog": ns.syslog}
+    for key, other in (("configsvr", "shardsvr"), ("auth", "noauth"),
+                       ("security.keyFile", "noauth"), ("logpath", "syslog")):
+        if given[key] and given[other]:
+            raise ConfigError(f"{other} is not allowed when {key} is specified\n{_TRY_HELP}")
+
+
+class PrematureExit(ConfigError):
+    """handlePreValidationMongodOptions returned false: mongod logs and exits 0."""
+
+    exit_code = 0
 
 
 def _int_opt(name: str, value: str | None) -> int | None:
