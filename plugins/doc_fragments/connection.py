@@ -60,5 +60,5 @@ options:
     type: float
     default: 30.0
 requirements:
-  - pymongo >= 4.6 (on the host that runs the module, by default the controller)
+  - pymongo >= 4.6 (on the host that runs the task - the controller when the task is delegated to localhost)
 """

@@ -23,6 +23,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   backup_newest_seconds:
     description: The time (seconds since the epoch, the C(t) of its C(ts)) of the backup's newest oplog entry.
@@ -45,8 +47,13 @@ options:
     description: Fail the task when the backup is stale.
     type: bool
     default: false
-notes:
-  - Supports C(check_mode).
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; check mode runs the same reads.
+  diff_mode:
+    support: none
+    details: The module only reads; there is nothing to show.
 """
 
 EXAMPLES = r"""
@@ -59,6 +66,22 @@ EXAMPLES = r"""
     restore_throughput_mb_s: 200
     fail_when_stale: true
   delegate_to: localhost
+
+- name: Restore time known from the last drill (45 minutes), keep ten minutes of safety
+  quorum.mongodb.backup_staleness:
+    hosts: [db1.example.net, db2.example.net]
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    backup_newest_seconds: 1764979200
+    restore_seconds: 2700
+    safety_seconds: 600
+  register: staleness
+  delegate_to: localhost
+
+- name: Say what to do
+  ansible.builtin.debug:
+    msg: "{{ staleness.verdict }} - {{ staleness.recommendation }}"
 """
 
 RETURN = r"""
@@ -66,27 +89,33 @@ verdict:
   description: C(fresh) or C(stale).
   returned: success
   type: str
+  sample: fresh
 margin_seconds:
   description: How much newer the backup's newest entry is than the best source's oldest entry after the restore.
   returned: success
   type: float
+  sample: 5412.3
 restore_seconds:
   description: The restore time used.
   returned: success
   type: float
+  sample: 2700.0
 best_source:
   description: The member whose oplog keeps the backup's newest entry longest.
   returned: success
   type: str
+  sample: db2.example.net:27017
 recommendation:
   description: What to do.
   returned: success
   type: str
+  sample: "restore it: after 2700 s of restore (and 600 s more of safety), db2.example.net:27017 still holds its newest entry; sync from db2.example.net:27017"
 members:
   description: Per member - oldest entry now and after the restore, and the margin.
   returned: success
   type: list
   elements: dict
+  sample: [{"host": "db2.example.net:27017", "oldest_now": 1764970000.0, "oldest_after_restore": 1764973787.7, "margin_seconds": 5412.3, "margin_with_safety_seconds": 4570.8}]
 """
 
 import time

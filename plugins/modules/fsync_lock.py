@@ -26,6 +26,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   member:
     description: The member (C(host:port)) to lock or unlock; the module talks to it directly.
@@ -36,8 +38,13 @@ options:
     type: str
     choices: [locked, unlocked]
     default: locked
-notes:
-  - Supports C(check_mode).
+attributes:
+  check_mode:
+    support: full
+    details: Reads the member's lock state and reports the change that O(state) would make.
+  diff_mode:
+    support: none
+    details: Lock and unlock change the member's lock count, returned as RV(lock_count).
 """
 
 EXAMPLES = r"""
@@ -48,6 +55,29 @@ EXAMPLES = r"""
     state: locked
   register: locked
   delegate_to: localhost
+
+- name: Copy the locked files, and always unlock
+  block:
+    - name: Lock db3
+      quorum.mongodb.fsync_lock:
+        hosts: [db3.example.net:27017]
+        login_user: backup
+        login_password: "{{ vault_mongodb_backup_password }}"
+        member: db3.example.net:27017
+      register: locked
+      delegate_to: localhost
+    - name: Copy the data files
+      ansible.builtin.command: rsync -a /var/lib/mongodb/ /backup/rs0/
+      changed_when: true
+  always:
+    - name: Unlock db3
+      quorum.mongodb.fsync_lock:
+        hosts: [db3.example.net:27017]
+        login_user: backup
+        login_password: "{{ vault_mongodb_backup_password }}"
+        member: db3.example.net:27017
+        state: unlocked
+      delegate_to: localhost
 """
 
 RETURN = r"""
@@ -55,22 +85,27 @@ lock_count:
   description: The member's lock count after the command (0 when unlocked).
   returned: success, not in check mode
   type: int
+  sample: 1
 set_name:
   description: The replica set name in the member's config.
   returned: state=locked
   type: str
+  sample: rs0
 config_version:
   description: The version of the member's installed config.
   returned: state=locked
   type: int
+  sample: 7
 member_state:
   description: PRIMARY, SECONDARY (hidden members too) or the member's other state.
   returned: state=locked
   type: str
+  sample: SECONDARY
 newest_oplog:
   description: The member's newest oplog entry's timestamp - C(t) (seconds), C(i) (increment), C(date) (ISO 8601, UTC).
   returned: state=locked
   type: dict
+  sample: {"t": 1764979200, "i": 3, "date": "2026-12-06T00:00:00+00:00"}
 """
 
 import datetime

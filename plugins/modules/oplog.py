@@ -24,6 +24,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   target_hours:
     description: The window the oplog must hold (the seed's advice - at least eight hours of secondary downtime).
@@ -53,8 +55,12 @@ options:
     description: A member whose size is within this fraction of the target is not resized.
     type: float
     default: 0.1
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 notes:
-  - Supports C(check_mode).
   - Shrinking an oplog returns disk space only after C(compact) on C(local.oplog.rs).
 """
 
@@ -67,6 +73,28 @@ EXAMPLES = r"""
     login_password: "{{ vault_mongodb_admin_password }}"
     target_hours: 12
   delegate_to: localhost
+
+- name: Preview the sizes, sampling the write rate for a minute during peak traffic
+  quorum.mongodb.oplog:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    sample_seconds: 60
+    target_hours: 24
+  check_mode: true
+  register: sizing
+  delegate_to: localhost
+
+- name: A fixed size and a retention floor, whatever the rate
+  quorum.mongodb.oplog:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    size_mb: 51200
+    min_retention_hours: 24
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -74,10 +102,12 @@ rate_bytes_per_hour:
   description: The measured oplog write rate on the primary.
   returned: success
   type: float
+  sample: 734003200.0
 size_mb:
   description: The size set (or that would be set) on each member before the disk limit of that member.
   returned: success
   type: int
+  sample: 10500
 members:
   description:
     - Per member - host, state, current_mb, window_hours, min_retention_hours, target_mb, limited_by, set_mb
@@ -85,6 +115,7 @@ members:
   returned: success
   type: list
   elements: dict
+  sample: [{"host": "db2.example.net:27017", "state": "SECONDARY", "current_mb": 990, "window_hours": 1.41, "min_retention_hours": 0, "target_mb": 10500, "limited_by": [], "set_mb": 10500, "action": "resize"}]
 """
 
 import time

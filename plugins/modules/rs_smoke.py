@@ -28,6 +28,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   scratch_namespace:
     description: The C(database.collection) the scratch documents are written to and read from.
@@ -65,11 +67,20 @@ options:
         ones) and measured its round-trip time. Members still missing then are reported as a failure.
     type: float
     default: 30
+attributes:
+  check_mode:
+    support: full
+    details: Connects, discovers the members and plans the checks; writes and reads nothing.
+  diff_mode:
+    support: none
+    details: The scratch documents are removed again; the set's data is as before.
 notes:
-  - Supports C(check_mode) - it connects, discovers the members and plans the checks, but writes and
+  - In check mode it connects, discovers the members and plans the checks, but writes and
     reads nothing and reports what it would check.
-  - Every member the driver discovers must be reachable from where the module runs (by default the
-    controller), under the names in the replica set config, as for any application.
+  - Every member the driver discovers must be reachable from where the task runs (the controller when it is
+    delegated to localhost), under the names in the replica set config, as for any application.
+  - C(changed) is always false on purpose - the scratch documents are removed again, so the set's data is
+    as before and a rerun of a playbook stays idempotent.
 """
 
 EXAMPLES = r"""
@@ -93,6 +104,7 @@ EXAMPLES = r"""
     write_concern_modes: [multiDC]
     write_timeout: 5
     dc_read_fallback: none
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -100,10 +112,12 @@ set:
   description: The replica set name, from its config.
   returned: success
   type: str
+  sample: orders
 seed:
   description: The one member the driver was given.
   returned: success
   type: str
+  sample: db1.dc1.example.net:27017
 members:
   description: The members the driver discovered from the seed - host, type (C(RSPrimary), C(RSSecondary),
     C(RSArbiter), C(Unknown), ...), tags, and rtt_ms (the driver's round-trip time, null before its first check).
@@ -130,15 +144,23 @@ problems:
   returned: always
   type: list
   elements: str
+  sample: ["write concern multiDC: not acknowledged within 5 s (WTimeout)"]
 removed:
   description: Scratch documents removed again.
   returned: success
   type: int
+  sample: 2
 report:
   description: The outcome for people, as Markdown lines (members with round-trip times, writes, reads).
   returned: success
   type: list
   elements: str
+  sample: ["members: db1.dc1.example.net:27017 RSPrimary 0.4 ms, db2.dc2.example.net:27017 RSSecondary 0.9 ms", "w majority: acknowledged in 0.012 s", "dc2: read served by db2.dc2.example.net:27017 (RSSecondary)"]
+domain_key:
+  description: The member tag that names the datacenters (O(datacenter_tag)).
+  returned: success
+  type: str
+  sample: dc
 """
 
 import datetime

@@ -23,6 +23,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   wait_for:
     description: What to wait for before returning.
@@ -58,8 +60,13 @@ options:
     description: The member tag that names the datacenter in the output.
     type: str
     default: dc
-notes:
-  - Supports C(check_mode).
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; check mode reads and waits the same.
+  diff_mode:
+    support: none
+    details: The module only reads; there is nothing to show.
 """
 
 EXAMPLES = r"""
@@ -80,6 +87,8 @@ EXAMPLES = r"""
     wait_for: member_state
     member: db3.example.net:27017
     state: SECONDARY
+    timeout: 900
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -87,31 +96,38 @@ set:
   description: The replica set name.
   returned: success
   type: str
+  sample: rs0
 primary:
   description: The primary's host, or null.
   returned: success
   type: str
+  sample: db1.example.net:27017
 term:
   description: The current election term.
   returned: success
   type: int
+  sample: 3
 config_version:
   description: The installed config's version.
   returned: success
   type: int
+  sample: 5
 healthy:
   description: Every member is PRIMARY, SECONDARY or ARBITER and one is PRIMARY.
   returned: success
   type: bool
+  sample: true
 majority:
   description: The votes a majority needs.
   returned: success
   type: int
+  sample: 2
 commit_point:
   description: The answering member's majority commit point as [term, seconds, increment].
   returned: success
   type: list
   elements: int
+  sample: [3, 1764979200, 1]
 members:
   description: One entry per member - host, id, state, state_str, health, lag_seconds, sync_source,
     config_version, priority, votes, hidden, arbiter, domain, oplog_window_hours, self, and optime
@@ -119,14 +135,17 @@ members:
   returned: success
   type: list
   elements: dict
+  sample: [{"host": "db2.example.net:27017", "id": 1, "state": 2, "state_str": "SECONDARY", "health": 1, "lag_seconds": 0, "sync_source": "db1.example.net:27017", "config_version": 5, "priority": 1, "votes": 1, "hidden": false, "arbiter": false, "domain": "fr", "oplog_window_hours": 26.4, "self": false, "optime": [3, 1764979200, 1]}]
 table:
   description: The status as a Markdown table.
   returned: success
   type: str
+  sample: "| member | state | health | lag (s) | ...\n| --- | --- | --- | --- | ...\n| db1.example.net:27017 | PRIMARY | 1 | 0 | ..."
 waited:
   description: Seconds spent waiting and the number of polls.
   returned: success
   type: dict
+  sample: {"seconds": 4.2, "polls": 9}
 """
 
 import time

@@ -21,6 +21,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   to:
     description: The member (C(host:port)) that should become primary.
@@ -37,8 +39,11 @@ options:
     description: Seconds to wait for the new primary.
     type: float
     default: 60
-notes:
-  - Supports C(check_mode).
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 """
 
 EXAMPLES = r"""
@@ -46,7 +51,23 @@ EXAMPLES = r"""
   quorum.mongodb.rs_stepdown:
     hosts: "{{ groups['rs0'] }}"
     replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
     to: fr1.example.net:27017
+  delegate_to: localhost
+  run_once: true
+
+- name: Step the primary down before patching its host, towards whichever secondary wins
+  quorum.mongodb.rs_stepdown:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    step_down_seconds: 300
+    catch_up_seconds: 30
+  register: stepdown
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -54,15 +75,18 @@ primary_before:
   description: The primary before.
   returned: success
   type: str
+  sample: ny1.example.net:27017
 primary_after:
   description: The primary after (in check mode, the intended one).
   returned: success
   type: str
+  sample: fr1.example.net:27017
 frozen:
   description: The members frozen so that O(to) would win.
   returned: success
   type: list
   elements: str
+  sample: ["ny2.example.net:27017"]
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -25,6 +25,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 requirements:
   - jsonschema >= 4.18 (on the host that runs the module)
+extends_documentation_fragment:
+  - quorum.mongodb.attributes
 options:
   config:
     description: The configuration document. Mutually exclusive with O(config_file).
@@ -62,8 +64,15 @@ options:
     description: Fail when there are warnings, too (a strict pull-request gate).
     type: bool
     default: false
+attributes:
+  check_mode:
+    support: full
+    details: Check mode runs the same validation.
+  diff_mode:
+    support: none
+    details: The module reads no server and changes nothing.
 notes:
-  - Supports C(check_mode). Never connects to a server and never changes anything.
+  - Never connects to a server and never changes anything.
 seealso:
   - name: Replica set configuration
     description: MongoDB manual, the configuration document.
@@ -89,6 +98,7 @@ valid:
   description: Whether mongod would accept the document.
   returned: always
   type: bool
+  sample: false
 errors:
   description: What mongod would refuse.
   returned: always
@@ -110,9 +120,11 @@ errors:
     message:
       description: What is wrong and what to do.
       type: str
+      sample: "a hidden member must have priority 0: set members[2].priority to 0"
     member:
       description: The member's host, for findings about one member.
       type: str
+      sample: db3.example.net:27017
 validation_warnings:
   description:
     - What mongod accepts but an operator should know (same shape as RV(errors)). Each is also shown
@@ -120,16 +132,19 @@ validation_warnings:
   returned: always
   type: list
   elements: dict
+  sample: [{"path": "/members/3", "rule": "fault_domain.even_voters", "code": null, "message": "four voters tolerate no more failures than three", "member": "db4.example.net:27017"}]
 analysis:
   description:
     - Fault-domain analysis - voting members, majority, fault tolerance, the preferred primary and, per
       domain, what losing it leaves.
   returned: when the document has members
   type: dict
+  sample: {"voting_members": 5, "majority": 3, "fault_tolerance": 2, "preferred_primary": "db1.example.net:27017", "domains": {"ny": {"members": 2, "votes": 2, "survives_loss": true}}}
 report:
   description: The analysis as a Markdown table.
   returned: when the document has members
   type: str
+  sample: "| datacenter | members | votes | losing it leaves |\n| --- | --- | --- | --- |\n| ny | 2 | 2 | 3 of 5 votes, a primary |"
 """
 
 import json

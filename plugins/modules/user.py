@@ -23,6 +23,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   name:
     description: The user name.
@@ -57,8 +59,11 @@ options:
     elements: str
     choices: ["SCRAM-SHA-1", "SCRAM-SHA-256"]
     default: ["SCRAM-SHA-1", "SCRAM-SHA-256"]
-notes:
-  - Supports C(check_mode).
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 """
 
 EXAMPLES = r"""
@@ -70,6 +75,8 @@ EXAMPLES = r"""
     name: admin
     password: "{{ vault_mongodb_admin_password }}"
     roles: [root]
+  delegate_to: db1.example.net   # the localhost exception holds only on the member's own loopback
+  run_once: true
 
 - name: An application user
   quorum.mongodb.user:
@@ -81,6 +88,18 @@ EXAMPLES = r"""
     database: orders
     password: "{{ vault_orders_password }}"
     roles: [readWrite, {role: read, db: reporting}]
+  delegate_to: localhost
+
+- name: Remove a user nobody uses any more
+  quorum.mongodb.user:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    name: legacy_reports
+    database: reporting
+    state: absent
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -88,15 +107,18 @@ user:
   description: The user as usersInfo shows it after the run (no credentials).
   returned: when the user exists after the run and not in check mode
   type: dict
+  sample: {"_id": "orders.orders", "user": "orders", "db": "orders", "roles": [{"role": "readWrite", "db": "orders"}, {"role": "read", "db": "reporting"}], "mechanisms": ["SCRAM-SHA-1", "SCRAM-SHA-256"]}
 actions:
   description: The commands run (or, in check mode, that would run), each with its reason.
   returned: always
   type: list
   elements: str
+  sample: ["createUser (the user does not exist)"]
 bootstrapped:
   description: Whether the localhost exception was used.
   returned: always
   type: bool
+  sample: false
 """
 
 from dataclasses import replace
