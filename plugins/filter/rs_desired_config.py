@@ -6,15 +6,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# The documentation of both filters is in rs_desired_config.yml and rs_member_domains.yml beside
-# this file: ansible-doc takes a filter's docs from the .py file when it has any, which would give
-# rs_member_domains the docs of rs_desired_config.
+# The documentation of the filters is in rs_desired_config.yml, rs_member_domains.yml and
+# rs_inventory_errors.yml beside this file: ansible-doc takes a filter's docs from the .py file when
+# it has any, which would give the other filters the docs of rs_desired_config.
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import (
     DesiredConfigError,
     build_desired_config,
+    inventory_errors,
     member_domains,
 )
 
@@ -36,9 +37,17 @@ def rs_member_domains(members):
         raise AnsibleFilterError("rs_member_domains: %s" % exc)
 
 
+def rs_inventory_errors(members, domain_key="dc", rack_key="rack"):
+    try:
+        return inventory_errors(list(members), domain_key=domain_key, rack_key=rack_key)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("rs_inventory_errors: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "rs_desired_config": rs_desired_config,
             "rs_member_domains": rs_member_domains,
+            "rs_inventory_errors": rs_inventory_errors,
         }

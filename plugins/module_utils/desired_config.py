@@ -202,6 +202,44 @@ def auto_write_concern_modes(specs_or_config, domain_key="dc", rack_key="rack"):
     return modes
 
 
+def _inventory_name(members, index):
+    name = members[index].get("inventory_hostname")
+    return name if isinstance(name, str) and name else "#%d in the list" % index
+
+
+def _duplicate_addresses(specs, members):
+    seen, found = {}, []
+    for spec in specs:
+        if spec.host in seen:
+            first = seen[spec.host]
+            found.append("inventory hosts %s and %s both have the address %s (mongodb_host, or the inventory host name, "
+                         "with mongodb_port, default %d): %s is listed twice, and a replica set lists each mongod once; "
+                         "give each inventory host its own mongodb_host or mongodb_port, or remove one of them"
+                         % (_inventory_name(members, first), _inventory_name(members, spec.index), spec.host,
+                            DEFAULT_PORT, spec.host))
+        else:
+            seen[spec.host] = spec.index
+    return found
+
+
+def inventory_errors(members, domain_key="dc", rack_key="rack"):
+    """What in these members' host variables build_desired_config would refuse, as messages that
+    name the inventory host (an empty list when nothing). Playbooks check this first, so that a bad
+    inventory fails as a task that says what to fix, not as a failed filter inside another task."""
+    if not isinstance(members, (list, tuple)) or not members:
+        return ["members must be a non-empty list of host variable mappings"]
+    found, specs = [], []
+    for index, hostvars in enumerate(members):
+        if not isinstance(hostvars, Mapping):
+            found.append("member %d: expected a mapping of host variables, got %r" % (index, hostvars))
+            continue
+        try:
+            specs.append(_Spec(index, hostvars, domain_key, rack_key))
+        except DesiredConfigError as exc:
+            found.append("inventory host %s: %s" % (_inventory_name(members, index), exc))
+    return found + _duplicate_addresses(specs, members)
+
+
 def build_desired_config(members, replset_name, settings=None, write_concern_modes=None, current=None,
                          target_version="8.0", domain_key="dc", rack_key="rack"):
     """Build the config document for `members` (a list of host-variable mappings).
@@ -220,11 +258,9 @@ def build_desired_config(members, replset_name, settings=None, write_concern_mod
         if not isinstance(hostvars, Mapping):
             raise DesiredConfigError("member %d: expected a mapping of host variables, got %r" % (index, hostvars))
         specs.append(_Spec(index, hostvars, domain_key, rack_key))
-    seen = {}
-    for spec in specs:
-        if spec.host in seen:
-            raise DesiredConfigError("%s is listed twice (inventory hosts %d and %d)" % (spec.host, seen[spec.host], spec.index))
-        seen[spec.host] = spec.index
+    duplicates = _duplicate_addresses(specs, members)
+    if duplicates:
+        raise DesiredConfigError(duplicates[0])
     voters = _choose_voters(specs)
     ids = _assign_ids(specs, current)
     delay_field = "secondaryDelaySecs" if version >= (5, 0) else "slaveDelay"

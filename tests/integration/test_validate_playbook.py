@@ -88,6 +88,21 @@ def test_strict_gate_fails_when_a_datacenter_away_from_the_primary_holds_the_maj
 
 
 @pytest.mark.playbook
+def test_two_inventory_hosts_with_one_address_fail_as_a_task_naming_both(playbook, tmp_path):
+    """Issue 12 item 10: the failure was "listed twice (inventory hosts 0 and 1)" inside
+    "Finalization of task args ... filter plugin failed"."""
+    def give_two_hosts_one_address(group):
+        group["hosts"]["db2.dc1.example"]["mongodb_host"] = "db1.dc1.example"
+
+    result = playbook("playbooks/validate.yml", broken_copy(tmp_path, give_two_hosts_one_address))
+    assert result.returncode != 0
+    assert "Finalization" not in result.stdout and "filter plugin" not in result.stdout, result.stdout
+    assert re.search(r'failed: \[localhost\] \(item=orders\) => .*"msg": "replica set orders: inventory hosts db1\.dc1\.example '
+                     r'and db2\.dc1\.example both have the address db1\.dc1\.example:27017.*give each inventory host its '
+                     r'own mongodb_host or mongodb_port', result.stdout), result.stdout
+
+
+@pytest.mark.playbook
 def test_rs_validate_module_cases(playbook, tmp_path):
     (tmp_path / "bad.yml").write_text("_id: rs0\nmembers: [ {_id: 0, host: a\n")
     (tmp_path / "list.json").write_text("[1, 2]")

@@ -9,6 +9,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config impo
     DesiredConfigError,
     align_member_ids,
     build_desired_config,
+    inventory_errors,
     member_domains,
     member_vars_from_config,
 )
@@ -139,6 +140,26 @@ def test_settings_must_be_a_mapping():
 def test_duplicate_hosts_are_refused():
     with pytest.raises(DesiredConfigError, match="a:27017 is listed twice"):
         build_desired_config([host("a"), host("a", mongodb_port=27017)], "rs0")
+
+
+def test_two_inventory_hosts_with_one_address_are_named_with_the_fix():
+    # Issue 12 item 10: "listed twice (inventory hosts 0 and 1)" named list positions, not hosts.
+    members = [host("db1", mongodb_host="10.0.0.5"), host("db2", mongodb_host="10.0.0.6"),
+               host("db3", mongodb_host="10.0.0.5", mongodb_port=27017)]
+    problems = inventory_errors(members)
+    assert len(problems) == 1
+    assert "inventory hosts db1 and db3 both have the address 10.0.0.5:27017" in problems[0]
+    assert "give each inventory host its own mongodb_host or mongodb_port" in problems[0]
+    with pytest.raises(DesiredConfigError) as raised:
+        build_desired_config(members, "rs0")
+    assert str(raised.value) == problems[0]
+    assert FilterModule().filters()["rs_inventory_errors"](members) == problems
+
+
+def test_inventory_errors_name_the_inventory_host_of_a_bad_variable():
+    problems = inventory_errors([host("db1", mongodb_port="x"), host("db2")])
+    assert problems == ["inventory host db1: db1: mongodb_port must be a number, got 'x'"]
+    assert inventory_errors([host("db1"), host("db2")]) == []
 
 
 def test_member_domains_cover_arbiters():

@@ -8,6 +8,9 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VALIDATE = ("quorum.mongodb.rs_validate", "rs_validate")
+# reconfig.yml has its check in the working tree beside the GitOps work in progress on that file;
+# it leaves this set once that is committed.
+NOT_YET_CHECKED = {"playbooks/reconfig.yml"}
 
 
 def tasks_of(node):
@@ -53,3 +56,16 @@ def test_the_domain_key_that_tags_the_members_is_the_one_the_analysis_groups_by(
         tagged_by_key = "domain_key=" in text
         assert tagged_by_key == ("domain_key" in args), (
             "%s: rs_desired_config and rs_validate must both take domain_key, or neither" % path)
+
+
+def test_every_entry_point_checks_the_inventory_hosts_before_building_the_config():
+    """Issue 12 item 10: a bad inventory (two hosts with one address) fails as a task naming the
+    inventory hosts and the fix, before rs_desired_config would fail inside another task's args."""
+    for path in sorted(glob.glob(os.path.join(ROOT, "playbooks", "*.yml")) +
+                       glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml"))):
+        with open(path) as handle:
+            text = handle.read()
+        if "rs_desired_config(" not in text or os.path.relpath(path, ROOT) in NOT_YET_CHECKED:
+            continue
+        assert "rs_inventory_errors" in text, path
+        assert text.index("rs_inventory_errors") < text.index("rs_desired_config("), path
