@@ -242,6 +242,17 @@ def _inline_refs(node, defs):
     return node
 
 
+def require_jsonschema():
+    """None when jsonschema is importable, else the import error text: the modules that validate
+    a config document (rs_validate, rs_config, rs_force_reconfig) fail with missing_required_lib
+    instead of a traceback when an invalid document needs jsonschema's explanation."""
+    try:
+        import jsonschema  # noqa: F401  pylint: disable=unused-import
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def _schema_validator():
     import jsonschema  # imported here: module_utils must load without it (see rs_validate)

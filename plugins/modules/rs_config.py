@@ -29,8 +29,12 @@ description:
   - Check mode returns the plan and changes nothing; diff mode shows the configs before and after.
 author:
   - quorum.mongodb developers (!UNKNOWN)
+requirements:
+  - jsonschema >= 4.18 (validates the configuration document; on the host that runs the task)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   config:
     description:
@@ -59,8 +63,13 @@ options:
         ones), so the order members are listed in does not matter.
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The live configuration before and the one installed (or planned) after.
 notes:
-  - Supports C(check_mode) and C(diff_mode).
   - With authorization on and no user yet, C(replSetInitiate) works only through the localhost exception -
     run the module on the member itself (C(delegate_to) its host, O(hosts) pointing at 127.0.0.1), then
     create the first administrator with M(quorum.mongodb.user).
@@ -76,6 +85,26 @@ EXAMPLES = r"""
     config: "{{ groups['rs0'] | map('extract', hostvars) | list | quorum.mongodb.rs_desired_config(replset_name='rs0') }}"
   delegate_to: localhost
   run_once: true
+
+- name: Preview the reconfiguration as a Markdown table (no change)
+  quorum.mongodb.rs_config:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    config: "{{ desired_rs0 }}"
+  check_mode: true
+  register: preview
+  delegate_to: localhost
+  run_once: true
+
+- name: Initiate a new set through the localhost exception, on its first member
+  quorum.mongodb.rs_config:
+    hosts: ["127.0.0.1:27017"]
+    config: "{{ desired_rs0 }}"
+    initiate_host: db1.example.net:27017
+  delegate_to: db1.example.net
+  run_once: true
 """
 
 RETURN = r"""
@@ -83,35 +112,43 @@ initiated:
   description: Whether this run initiated the set.
   returned: success
   type: bool
+  sample: false
 plan:
   description: The plan (steps with their config and reason, actions, lower bound, elections expected).
   returned: when the set was initialised before this run
   type: dict
+  sample: {"changed": true, "current_version": 4, "lower_bound": 1, "voting_changes": 1, "elections_expected": 0, "primary_before": "db1.example.net:27017", "primary_after": "db1.example.net:27017", "extra_steps_reason": null, "actions": ["add db4.example.net:27017 (votes 1, priority 1)"], "steps": [{"number": 1, "version": 5, "reason": "add db4.example.net:27017 as a voter", "changes": ["add db4.example.net:27017"], "voting_change": "db4.example.net:27017", "config": {"_id": "rs0", "version": 5, "members": []}}]}
 plan_markdown:
   description: The plan as a Markdown table.
   returned: when the set was initialised before this run
   type: str
+  sample: "| step | version | change | why |\n| --- | --- | --- | --- |\n| 1 | 5 | add db4.example.net:27017 | add db4.example.net:27017 as a voter |"
 steps_applied:
   description: How many reconfig steps this run applied.
   returned: always
   type: int
+  sample: 1
 config:
   description: The configuration installed at the end (as replSetGetConfig returns it).
   returned: success, not in check mode
   type: dict
+  sample: {"_id": "rs0", "version": 5, "term": 3, "members": [{"_id": 0, "host": "db1.example.net:27017", "priority": 2, "votes": 1, "tags": {"dc": "ny"}}], "settings": {"electionTimeoutMillis": 10000}}
 term_before:
   description: The election term before the run.
   returned: when the set was initialised before this run
   type: int
+  sample: 3
 term_after:
   description: The election term after the run (term_after - term_before elections happened).
   returned: success, not in check mode
   type: int
+  sample: 3
 notes:
   description: What did not go as planned without failing the run, such as a priority takeover that did not come.
   returned: when there is something to say
   type: list
   elements: str
+  sample: ["db1.example.net:27017 has the highest priority but db2.example.net:27017 is still primary after 60 s"]
 """
 
 
@@ -142,6 +179,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.validation import (
     VERSION_DEPENDENT_RULES,
+    require_jsonschema,
     validate_config,
 )
 
@@ -264,6 +302,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if require_pymongo():
         module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    if require_jsonschema():
+        module.fail_json(msg=missing_required_lib("jsonschema"), exception=require_jsonschema())
     params = module.params
     desired = dict(params["config"])
     members = ReplSetConfig(desired).members

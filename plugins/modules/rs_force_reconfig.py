@@ -26,8 +26,12 @@ description:
   - Check mode probes and plans, and changes nothing.
 author:
   - quorum.mongodb developers (!UNKNOWN)
+requirements:
+  - jsonschema >= 4.18 (validates the configuration document; on the host that runs the task)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   survivors:
     description: The members (C(host:port)) that survive. Required unless O(discover=true).
@@ -57,8 +61,12 @@ options:
     description: Seconds to wait for a primary after the forced reconfig.
     type: float
     default: 120
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 notes:
-  - Supports C(check_mode).
   - Never run it from an automatic trigger; a forced reconfig can roll back majority-committed writes.
 """
 
@@ -71,6 +79,19 @@ EXAMPLES = r"""
     login_password: "{{ vault_mongodb_admin_password }}"
     survivors: [fr1.example.net:27017, fr2.example.net:27017]
     lost_members: keep
+  delegate_to: localhost
+  run_once: true
+
+- name: Preview - which survivors answer, where the config would be forced, what may be lost
+  quorum.mongodb.rs_force_reconfig:
+    hosts: [fr1.example.net, fr2.example.net]
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    discover: true
+  check_mode: true
+  register: preview
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -79,23 +100,28 @@ plan:
     possible_lost_write_seconds.
   returned: always
   type: dict
+  sample: {"allowed": true, "refusals": [], "run_on": "fr1.example.net:27017", "removed": [], "kept_nonvoting": ["ny1.example.net:27017", "ny2.example.net:27017"], "newest_survivor_optime": 1764979180, "lost_optime_seen": 1764979195, "possible_lost_write_seconds": 15, "config": {"_id": "rs0", "version": 9, "members": []}}
 probes:
   description: What each configured member answered.
   returned: always
   type: list
   elements: dict
+  sample: [{"host": "fr1.example.net:27017", "answered": true, "state": 2, "optime_seconds": 1764979180, "error": null}, {"host": "ny1.example.net:27017", "answered": false, "state": null, "optime_seconds": null, "error": "ny1.example.net:27017 did not answer within 5 s"}]
 version_before:
   description: The config version before.
   returned: success
   type: int
+  sample: 8
 version_after:
   description: The config version mongod installed (the forced jump).
   returned: success, not in check mode
   type: int
+  sample: 100009
 primary:
   description: The primary elected afterwards.
   returned: success, not in check mode
   type: str
+  sample: fr1.example.net:27017
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +140,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, to_json_view
+from ansible_collections.quorum.mongodb.plugins.module_utils.validation import require_jsonschema
 
 
 def read_config(conn, seeds):
@@ -185,6 +212,8 @@ def main():
                            required_one_of=[("survivors", "discover")], mutually_exclusive=[("survivors", "discover")])
     if require_pymongo():
         module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    if require_jsonschema():
+        module.fail_json(msg=missing_required_lib("jsonschema"), exception=require_jsonschema())
     p = module.params
     options = ConnectionOptions.from_params(p)
     probing = replace(options, replica_set=None, connect_timeout=p["probe_timeout"],

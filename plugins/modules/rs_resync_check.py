@@ -24,6 +24,8 @@ author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
   - quorum.mongodb.connection
+  - quorum.mongodb.attributes
+  - quorum.mongodb.attributes.action_group
 options:
   member:
     description: The member (C(host:port)) to resync.
@@ -49,8 +51,13 @@ options:
     description: Fail the task when the member may not go down.
     type: bool
     default: false
-notes:
-  - Supports C(check_mode).
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; check mode runs the same checks.
+  diff_mode:
+    support: none
+    details: The module only reads; there is nothing to show.
 """
 
 EXAMPLES = r"""
@@ -61,6 +68,23 @@ EXAMPLES = r"""
     member: db3.example.net:27017
     fail_when_refused: true
   delegate_to: localhost
+
+- name: Ask with a measured throughput and one vote to spare, and show the answer
+  quorum.mongodb.rs_resync_check:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    member: db3.example.net:27017
+    throughput_mb_s: 120
+    votes_margin: 1
+  register: resync_check
+  delegate_to: localhost
+
+- name: Why not
+  ansible.builtin.debug:
+    var: resync_check.reasons
+  when: not resync_check.allowed
 """
 
 RETURN = r"""
@@ -68,15 +92,18 @@ allowed:
   description: Whether the member may go down now.
   returned: success
   type: bool
+  sample: false
 reasons:
   description: Why not, one sentence per failed check.
   returned: success
   type: list
   elements: str
+  sample: ["the best sync source's oplog window (3600 s) is shorter than the estimated initial sync (2100 s) times the safety factor 2"]
 facts:
   description: estimated_sync_seconds, best_source_window_seconds, healthy_votes_without_member, majority.
   returned: success
   type: dict
+  sample: {"estimated_sync_seconds": 2100.0, "best_source_window_seconds": 3600.0, "healthy_votes_without_member": 2, "majority": 2}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -158,15 +158,8 @@ try:
 except ImportError:
     HAS_YAML = False
 
-try:
-    # Only probes that jsonschema is there: module_utils.validation imports it where it uses it.
-    import jsonschema  # noqa: F401  pylint: disable=unused-import
-    HAS_JSONSCHEMA = True
-except ImportError:
-    HAS_JSONSCHEMA = False
-
 from ansible_collections.quorum.mongodb.plugins.module_utils.fault_domains import render_fault_domain_report
-from ansible_collections.quorum.mongodb.plugins.module_utils.validation import validate_config
+from ansible_collections.quorum.mongodb.plugins.module_utils.validation import require_jsonschema, validate_config
 
 
 def load_config_file(path):
@@ -208,8 +201,8 @@ def main():
         required_one_of=[("config", "config_file")],
         supports_check_mode=True,
     )
-    if not HAS_JSONSCHEMA:
-        module.fail_json(msg=missing_required_lib("jsonschema"))
+    if require_jsonschema():
+        module.fail_json(msg=missing_required_lib("jsonschema"), exception=require_jsonschema())
 
     params = module.params
     config = params["config"]
