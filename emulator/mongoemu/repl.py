@@ -37,7 +37,9 @@ STATE_STARTUP = 0
 STATE_NAMES = {0: "STARTUP", 1: "PRIMARY", 2: "SECONDARY", 3: "RECOVERING", 5: "STARTUP2",
                6: "UNKNOWN", 7: "ARBITER", 8: "(not reachable/healthy)", 9: "ROLLBACK",
                10: "REMOVED"}
-STATE_STR = {**STATE_NAMES, 8: "DOWN"}
+# replSetGetStatus names a member that does not answer heartbeats (health 0, state 8) as
+# TopologyCoordinator::prepareStatusResponse does: "(not reachable/healthy)", never "DOWN".
+STATE_STR = STATE_NAMES
 
 
 def _now() -> _dt.datetime:
@@ -1178,7 +1180,8 @@ class ReplicationCoordinator:
                 continue
             state = data.state if data.up() else 8
             entry = {"_id": m["_id"], "name": m["host"], "health": data.health,
-                     "state": state, "stateStr": STATE_STR.get(state, "UNKNOWN"),
+                     "state": state, "stateStr": STATE_STR.get(state, "UNKNOWN")
+                     if data.up() else STATE_NAMES[8],
                      "uptime": data.uptime if data.up() else 0,
                      "optime": data.applied, "optimeDurable": data.durable,
                      "optimeDate": data.applied_wall, "optimeDurableDate": data.durable_wall,

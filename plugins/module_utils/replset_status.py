@@ -100,7 +100,9 @@ def condition_met(summary, wait_for, member=None, state=None, max_lag_seconds=No
         wanted = normalize_host(member)
         row = next((r for r in summary["members"] if r["host"] == wanted), None)
         states = [state] if isinstance(state, str) else list(state or [])
-        return row is not None and row["state_str"] in states
+        # by the state number: mongod's stateStr for an unreachable member (state 8) is
+        # "(not reachable/healthy)", the name this option takes for it is DOWN
+        return row is not None and STATE_NAMES.get(row["state"], row["state_str"]) in states
     if wait_for == "lag":
         others = [r for r in summary["members"] if r["state"] not in (1, 7)]
         return summary["primary"] is not None and all(

@@ -201,6 +201,12 @@ def test_kill9_primary_elects_another(trio):
     # two of three members still make a majority
     _coll(trio, new, "kill", w="majority", wtimeout=10000).insert_one({"_id": "after"})
     assert _self_entry(_status(trio, new))["stateStr"] == "PRIMARY"
+    # The killed member once heartbeats fail: health 0, state 8 (RS_DOWN), and stateStr
+    # "(not reachable/healthy)" (topology_coordinator.cpp, prepareStatusResponse), not "DOWN".
+    gone = poll_until(lambda: next((m for m in _status(trio, new)["members"]
+                                    if m["name"] == old.address and m["health"] == 0), None),
+                      10, f"{old.address} seen down by the new primary")
+    assert (gone["state"], gone["stateStr"]) == (8, "(not reachable/healthy)"), gone
 
     trio.start_members([old])  # it comes back as a secondary and catches up
     assert trio.wait_ready(timeout=30) is new

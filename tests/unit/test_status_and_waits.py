@@ -22,7 +22,9 @@ class Ts:
 
 def member(i, state, seconds, **extra):
     doc = {"_id": i, "name": "h%d:27017" % i, "state": state, "health": 1,
-           "stateStr": {1: "PRIMARY", 2: "SECONDARY", 7: "ARBITER", 8: "DOWN"}[state],
+           # mongod names an unreachable member "(not reachable/healthy)" (state 8; topology_coordinator.cpp
+           # prepareStatusResponse), never "DOWN"
+           "stateStr": {1: "PRIMARY", 2: "SECONDARY", 7: "ARBITER", 8: "(not reachable/healthy)"}[state],
            "optime": {"ts": Ts(seconds), "t": 1}, "configVersion": 3}
     doc.update(extra)
     return doc
@@ -55,10 +57,13 @@ def test_summary_computes_lag_and_reads_the_config():
 def test_a_down_member_or_no_primary_is_not_healthy():
     down = summarize_status({"set": "rs0", "members": [member(0, 1, 5), member(1, 8, 0)]}, CONFIG)
     assert not down["healthy"] and condition_met(down, "primary")
+    # wait_for member_state DOWN matches the unreachable member by its state, whatever mongod calls it
+    assert condition_met(down, "member_state", member="h1", state="DOWN")
+    assert not condition_met(down, "member_state", member="h0", state=["DOWN"])
     leaderless = summarize_status({"set": "rs0", "members": [member(0, 2, 5), member(1, 2, 5)]}, CONFIG)
     assert leaderless["primary"] is None and not leaderless["healthy"]
     assert not condition_met(leaderless, "primary") and not condition_met(leaderless, "lag", max_lag_seconds=100)
-    assert describe_summary(down) == "h0:27017 PRIMARY; h1:27017 DOWN"
+    assert describe_summary(down) == "h0:27017 PRIMARY; h1:27017 (not reachable/healthy)"
 
 
 class FakeClock:
