@@ -51,13 +51,21 @@ demo: venv
 	@echo "make stop stops every member."
 
 # Stop every member make demo started, by the pid in its pid file (SIGTERM, then SIGKILL after 30 s),
-# and only when that process's command line names that member's directory.
+# and only when that process's command line names that member's directory: an argument (or the value
+# of an --option=value) that is an existing path inside it, relative paths taken from the process's
+# own working directory (members started by hand with -f .demo/x/mongod.conf, or -f mongod.conf
+# from inside .demo/x, are stopped too).
 stop:
 	@for pidfile in $(DEMO_STATE)/*/mongod.pid; do \
 	  [ -f "$$pidfile" ] || continue; \
 	  pid=$$(cat "$$pidfile"); dir=$$(dirname "$$(realpath "$$pidfile")"); \
 	  case "$$pid" in ''|*[!0-9]*) continue;; esac; \
-	  if [ -r /proc/$$pid/cmdline ] && tr '\0' ' ' < /proc/$$pid/cmdline | grep -qF "$$dir/"; then \
+	  names=no; cwd=$$(readlink /proc/$$pid/cwd 2>/dev/null) || continue; \
+	  while IFS= read -r -d '' arg; do \
+	    arg=$${arg#--*=}; case "$$arg" in /*) ;; *) arg="$$cwd/$$arg";; esac; \
+	    case "$$(realpath -e -- "$$arg" 2>/dev/null)/" in "$$dir"/*) names=yes; break;; esac; \
+	  done < /proc/$$pid/cmdline 2>/dev/null; \
+	  if [ "$$names" = yes ]; then \
 	    echo "stopping $$dir (pid $$pid)"; kill -TERM "$$pid"; \
 	    for _ in $$(seq 300); do [ -d /proc/$$pid ] && grep -qv ') Z' /proc/$$pid/stat 2>/dev/null || break; sleep 0.1; done; \
 	    if [ -d /proc/$$pid ] && grep -qv ') Z' /proc/$$pid/stat 2>/dev/null; then kill -KILL "$$pid"; fi; \

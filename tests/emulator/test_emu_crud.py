@@ -660,3 +660,18 @@ def test_unknown_query_operators(query_coll):
     assert "unknown top level operator: $frob" in str(err)
     err = _fails(lambda: list(query_coll.find({"a": {"$frob": 1}})), 2, "BadValue")
     assert "unknown operator: $frob" in str(err)
+
+
+def test_explain_server_info_is_the_machine_name_and_the_member_port(db, emu):
+    """Issue 12 item 12 asked for the member's host:port in explain().serverInfo.host. mongod does
+    not report that: explain_common.cpp generateServerInfo() appends host = getHostNameCached()
+    (socket_utils.cpp: gethostname(), the machine's name, cached) and port =
+    serverGlobalParams.port as separate fields, so every member on one machine reports the same
+    host. The member's own name in the set is hello's `me`, which is what to read instead."""
+    import socket
+
+    db.c.insert_one({"_id": 1})
+    info = db.command("explain", {"find": "c", "filter": {"_id": 1}})["serverInfo"]
+    assert info["host"] == socket.gethostname()
+    assert info["port"] == emu.port
+    assert set(info) >= {"host", "port", "version", "gitVersion"}
