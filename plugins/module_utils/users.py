@@ -27,9 +27,10 @@ def normalize_roles(roles, database):
     return [{"role": role, "db": db} for role, db in sorted(result)]
 
 
-def user_changes(existing, wanted_roles, state, password_matches, update_password):
+def user_changes(existing, wanted_roles, state, password_matches, update_password, custom_data=None):
     """What to do: a list of (command name, reason). `existing` is the usersInfo entry or None;
-    `password_matches` is whether the given password already authenticates (None: unknown)."""
+    `password_matches` is whether the given password already authenticates (None: unknown);
+    `custom_data` is the wanted customData document (None: leave it as it is)."""
     if state == "absent":
         return [("dropUser", "the user exists")] if existing else []
     if existing is None:
@@ -38,9 +39,42 @@ def user_changes(existing, wanted_roles, state, password_matches, update_passwor
     have = normalize_roles(existing.get("roles"), existing.get("db"))
     if have != wanted_roles:
         changes.append(("updateUser.roles", "roles differ: %s -> %s" % (_show(have), _show(wanted_roles))))
+    if custom_data is not None and existing.get("customData", {}) != custom_data:
+        changes.append(("updateUser.customData", "custom data differs"))
     if update_password == "always" and password_matches is not True:
         changes.append(("updateUser.pwd", "update_password is always and the password differs"))
     return changes
+
+
+PASSWORD_HIDDEN = "(not shown)"
+PASSWORD_CHANGED = "(changed, not shown)"
+
+
+def user_diff(existing, name, database, wanted_roles, state, changes, custom_data=None):
+    """Ansible's diff of a user: before and after as role@db lists and customData - never a
+    password, only whether this run sets it."""
+    def view(user_name, db, roles, data):
+        shown = {"user": user_name, "db": db, "roles": ["%s@%s" % (r["role"], r["db"]) for r in roles]}
+        if data is not None:
+            shown["customData"] = data
+        return shown
+
+    before = {}
+    if existing is not None:
+        before = view(existing.get("user", name), existing.get("db", database),
+                      normalize_roles(existing.get("roles"), existing.get("db", database)), existing.get("customData"))
+        before["password"] = PASSWORD_HIDDEN
+    if state == "absent":
+        after = {}
+    elif not changes:
+        after = dict(before)
+    else:
+        kept_data = existing.get("customData") if existing is not None else None
+        after = view(name, database, wanted_roles, custom_data if custom_data is not None else kept_data)
+        names = [change for change, _reason in changes]
+        after["password"] = PASSWORD_CHANGED if ("createUser" in names or "updateUser.pwd" in names) else PASSWORD_HIDDEN
+    return {"before": before, "after": after, "before_header": "user %s@%s" % (name, database),
+            "after_header": "user %s@%s" % (name, database)}
 
 
 def _show(roles):

@@ -59,11 +59,16 @@ options:
     elements: str
     choices: ["SCRAM-SHA-1", "SCRAM-SHA-256"]
     default: ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+  custom_data:
+    description:
+      - The user's C(customData) document. Without it, whatever the user has is left as it is.
+    type: dict
 attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The user's roles and custom data before and after; a password is never shown, only whether it is set.
 """
 
 EXAMPLES = r"""
@@ -88,6 +93,7 @@ EXAMPLES = r"""
     database: orders
     password: "{{ vault_orders_password }}"
     roles: [readWrite, {role: read, db: reporting}]
+    custom_data: {team: orders, ticket: OPS-1234}
   delegate_to: localhost
 
 - name: Remove a user nobody uses any more
@@ -138,6 +144,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.users import (
     check_user_names,
     normalize_roles,
     user_changes,
+    user_diff,
 )
 
 
@@ -168,6 +175,7 @@ def main():
         update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
         mechanisms=dict(type="list", elements="str", default=["SCRAM-SHA-1", "SCRAM-SHA-256"],
                         choices=["SCRAM-SHA-1", "SCRAM-SHA-256"]),
+        custom_data=dict(type="dict"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if require_pymongo():
@@ -199,8 +207,11 @@ def main():
             matches = None
             if existing and p["state"] == "present" and p["update_password"] == "always" and p["password"]:
                 matches = password_authenticates(options, p["name"], p["database"], p["password"])
-            changes = user_changes(existing, wanted_roles, p["state"], matches, p["update_password"])
+            changes = user_changes(existing, wanted_roles, p["state"], matches, p["update_password"], p["custom_data"])
             result["actions"] = ["%s (%s)" % change for change in changes]
+            if module._diff:
+                result["diff"] = user_diff(existing, p["name"], p["database"], wanted_roles, p["state"], changes,
+                                           p["custom_data"])
             result["changed"] = bool(changes)
             if changes and not module.check_mode:
                 apply_changes(conn, p, wanted_roles, changes)
@@ -208,7 +219,7 @@ def main():
                 user = find_user(conn, p["name"], p["database"]) if not result["bootstrapped"] or not changes else None
                 if user is not None:
                     result["user"] = {"user": user.get("user"), "db": user.get("db"), "roles": user.get("roles"),
-                                      "mechanisms": user.get("mechanisms")}
+                                      "mechanisms": user.get("mechanisms"), "customData": user.get("customData")}
     except ConnectionProblem as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
@@ -219,12 +230,16 @@ def apply_changes(conn, p, roles, changes):
     if "dropUser" in names:
         conn.command(p["database"], {"dropUser": p["name"]}, retries=0)
     elif "createUser" in names:
-        conn.command(p["database"], {"createUser": p["name"], "pwd": p["password"], "roles": roles,
-                                     "mechanisms": p["mechanisms"]}, retries=0)
+        create = {"createUser": p["name"], "pwd": p["password"], "roles": roles, "mechanisms": p["mechanisms"]}
+        if p["custom_data"] is not None:
+            create["customData"] = p["custom_data"]
+        conn.command(p["database"], create, retries=0)
     else:
         update = {"updateUser": p["name"]}
         if "updateUser.roles" in names:
             update["roles"] = roles
+        if "updateUser.customData" in names:
+            update["customData"] = p["custom_data"]
         if "updateUser.pwd" in names:
             update.update(pwd=p["password"], mechanisms=p["mechanisms"])
         conn.command(p["database"], update, retries=0)

@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.users import (
-    RoleError, check_user_names, normalize_roles, user_changes)
+    RoleError, check_user_names, normalize_roles, user_changes, user_diff)
 
 
 def test_roles_are_normalised_and_sorted():
@@ -32,3 +32,29 @@ def test_user_and_database_names_mongod_refuses():
     assert "must not be empty" in check_user_names("app", "")
     assert "'.'" in check_user_names("app", "a.b")
     assert "longer than 63" in check_user_names("app", "d" * 64)
+
+
+def test_custom_data_is_compared_only_when_given():
+    existing = {"user": "u", "db": "app", "roles": [], "customData": {"team": "orders"}}
+    assert user_changes(existing, [], "present", None, "on_create") == []
+    assert user_changes(existing, [], "present", None, "on_create", {"team": "orders"}) == []
+    assert user_changes(existing, [], "present", None, "on_create", {"team": "billing"}) == [
+        ("updateUser.customData", "custom data differs")]
+    assert user_changes({"user": "u", "db": "app", "roles": []}, [], "present", None, "on_create", {}) == []
+
+
+def test_the_diff_shows_roles_and_custom_data_and_never_the_password():
+    existing = {"user": "u", "db": "app", "roles": [{"role": "read", "db": "app"}], "customData": {"team": "a"}}
+    wanted = normalize_roles(["readWrite"], "app")
+    changes = user_changes(existing, wanted, "present", False, "always", {"team": "b"})
+    diff = user_diff(existing, "u", "app", wanted, "present", changes, {"team": "b"})
+    assert diff["before"] == {"user": "u", "db": "app", "roles": ["read@app"], "customData": {"team": "a"},
+                              "password": "(not shown)"}
+    assert diff["after"] == {"user": "u", "db": "app", "roles": ["readWrite@app"], "customData": {"team": "b"},
+                             "password": "(changed, not shown)"}
+    created = user_diff(None, "u", "app", wanted, "present", [("createUser", "the user does not exist")])
+    assert created["before"] == {} and created["after"]["password"] == "(changed, not shown)"
+    dropped = user_diff(existing, "u", "app", wanted, "absent", [("dropUser", "the user exists")])
+    assert dropped["before"]["roles"] == ["read@app"] and dropped["after"] == {}
+    same = user_diff(existing, "u", "app", normalize_roles(["read"], "app"), "present", [])
+    assert same["before"] == same["after"]
