@@ -242,6 +242,43 @@ BUILTIN_ROLES: dict[str, RoleGrant] = {
 }
 
 
+# The localhost exception (AuthorizationSessionImpl::_getDefaultPrivileges,
+# authorization_session_impl.cpp): while no user and no role exists, an unauthenticated
+# loopback connection holds these privileges and nothing else; each command's own
+# authorization check runs against them (commands.cpp: "Still can't decide on auth because of
+# the localhost bypass"). On an arbiter (serverIsArbiter, SERVER-5479) four more cluster actions.
+LOCALHOST_ADMIN_DB_ACTIONS = frozenset({"createUser", "grantRole"})
+LOCALHOST_EXTERNAL_DB_ACTIONS = frozenset({"createUser"})
+LOCALHOST_CLUSTER_ACTIONS = frozenset({"addShard", "replSetConfigure", "replSetGetStatus"})
+LOCALHOST_ARBITER_CLUSTER_ACTIONS = frozenset({"getCmdLineOpts", "getParameter",
+                                               "serverStatus", "shutdown"})
+
+
+@dataclass
+class LocalhostBypass:
+    """The principal of a connection using the localhost exception (not a user)."""
+
+    arbiter: bool = False
+
+    def grants(self) -> list[tuple[str, RoleGrant]]:
+        cluster = LOCALHOST_CLUSTER_ACTIONS | (LOCALHOST_ARBITER_CLUSTER_ACTIONS
+                                               if self.arbiter else frozenset())
+        return [("admin", RoleGrant(db_actions=LOCALHOST_ADMIN_DB_ACTIONS,
+                                    cluster_actions=cluster)),
+                ("$external", RoleGrant(db_actions=LOCALHOST_EXTERNAL_DB_ACTIONS))]
+
+
+def has_any_action_on_db(users: Iterable[Any], db: str) -> bool:
+    """isAuthorizedForAnyActionOnAnyResourceInDB: what listDatabases' authorizedDatabases
+    filter keeps."""
+    for user in users:
+        for role_db, grant in user.grants():
+            if grant.everything or grant.any_db_actions or \
+                    (role_db == db and grant.db_actions):
+                return True
+    return False
+
+
 def role_exists(role: str, db: str) -> bool:
     grant = BUILTIN_ROLES.get(role)
     if grant is None:

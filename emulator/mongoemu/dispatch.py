@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from bson import Binary, Int64
 
 from mongoemu import wire
-from mongoemu.auth import is_authorized
+from mongoemu.auth import LocalhostBypass, is_authorized
 from mongoemu.cursors import CursorManager
 from mongoemu.errors import NOT_PRIMARY_OR_SHUTDOWN_CODES, MongoError
 
@@ -287,9 +287,30 @@ class Dispatcher:
             return value.strip().lower() not in ("0", "false", "no", "off")
         return bool(value)
 
-    def _users_exist(self) -> bool:
-        info = self.server.storage.get("admin.system.users")
-        return info is not None and info.count > 0
+    def _privilege_documents_exist(self) -> bool:
+        """AuthzManagerExternalStateLocal::hasAnyPrivilegeDocuments: a user or a role."""
+        for ns in ("admin.system.users", "admin.system.roles"):
+            info = self.server.storage.get(ns)
+            if info is not None and info.count > 0:
+                return True
+        return False
+
+    def localhost_bypass(self, conn: "Connection") -> LocalhostBypass | None:
+        """The localhost exception's principal when it applies to ``conn``
+        (AuthzSessionExternalStateServerCommon::shouldAllowLocalhost: auth on,
+        enableLocalhostAuthBypass, a loopback client, no user or role document)."""
+        if not self.server.config.auth_enabled or conn.users or not conn.is_localhost or \
+                not self._localhost_bypass_enabled() or self._privilege_documents_exist():
+            return None
+        return LocalhostBypass(arbiter=self.server.repl.state == 7)
+
+    def principals(self, conn: "Connection") -> list[Any]:
+        """Whose privileges a command runs with: the logged-in users, else the localhost
+        exception's default privileges, else nobody's."""
+        if conn.users:
+            return list(conn.users)
+        bypass = self.localhost_bypass(conn)
+        return [bypass] if bypass is not None else []
 
     def _check_auth(self, ctx: Ctx) -> None:
         server = self.server
@@ -298,9 +319,14 @@ class Dispatcher:
             return
         conn = ctx.conn
         if not conn.users:
-            if spec.localhost_exception and conn.is_localhost and \
-                    self._localhost_bypass_enabled() and not self._users_exist():
-                return
+            bypass = self.localhost_bypass(conn)
+            # commands.cpp: with the bypass the command's own check decides, against the
+            # default privileges; commands mongoemu does not model privileges for stay refused
+            if bypass is not None and spec.needs is not None:
+                if is_authorized([bypass], spec.needs(ctx)):
+                    return
+                raise MongoError(13, f"not authorized on {ctx.db} to execute command "
+                                     f"{{ {ctx.name}: {_brief(ctx.arg)} }}")
             raise MongoError(13, f"Command {ctx.name} requires authentication")
         if spec.needs is None:
             return

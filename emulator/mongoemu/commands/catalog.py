@@ -7,7 +7,7 @@ from typing import Any
 
 from bson import Int64
 
-from mongoemu.auth import is_authorized
+from mongoemu.auth import has_any_action_on_db, is_authorized
 from mongoemu.dispatch import Ctx, command
 from mongoemu.errors import MongoError
 from mongoemu.keys import is_number, to_number
@@ -103,8 +103,12 @@ def cmd_list_databases(ctx: Ctx) -> dict[str, Any]:
     matcher = Matcher(flt) if flt else None
     authorized_only = ctx.cmd.get("authorizedDatabases")
     restrict = False
-    if ctx.server.config.auth_enabled and ctx.conn.users:
-        if not is_authorized(ctx.conn.users, [(None, "listDatabases")]):
+    # list_databases.cpp: without the listDatabases action (or with authorizedDatabases: true)
+    # only the databases the session holds any privilege in are listed; the localhost
+    # exception's default privileges count (admin and $external).
+    principals = ctx.server.dispatcher.principals(ctx.conn)
+    if ctx.server.config.auth_enabled and principals:
+        if not is_authorized(principals, [(None, "listDatabases")]):
             if authorized_only is False:
                 raise MongoError(13, "not authorized on admin to execute command "
                                      "{ listDatabases: 1 }")
@@ -114,8 +118,7 @@ def cmd_list_databases(ctx: Ctx) -> dict[str, Any]:
     dbs = []
     total = 0
     for db in storage.database_names():
-        if restrict and not is_authorized(ctx.conn.users, [(db, "find")]) and \
-                not is_authorized(ctx.conn.users, [(db, "listCollections")]):
+        if restrict and not has_any_action_on_db(principals, db):
             continue
         size = sum(max(4096, i.size) + 4096 * len(i.indexes) for i in storage.collections.values()
                    if i.db == db)

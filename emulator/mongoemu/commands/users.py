@@ -191,7 +191,23 @@ def _user_needs(action: str) -> Any:
     return needs
 
 
-@command("createUser", write=True, needs=_user_needs("createUser"), localhost_exception=True)
+def _roles_granted_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
+    """grantRole on the database of every role given (user_management_commands.cpp,
+    checkAuthorizedToGrantRoles via isAuthorizedToGrantRole)."""
+    roles = ctx.cmd.get("roles")
+    needs: list[tuple[str | None, str]] = []
+    for r in roles if isinstance(roles, list) else []:
+        db = r.get("db", ctx.db) if isinstance(r, dict) else ctx.db
+        if isinstance(db, str) and (db, "grantRole") not in needs:
+            needs.append((db, "grantRole"))
+    return needs
+
+
+def _create_user_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
+    return [(ctx.db, "createUser"), *_roles_granted_needs(ctx)]
+
+
+@command("createUser", write=True, needs=_create_user_needs)
 def cmd_create_user(ctx: Ctx) -> dict[str, Any]:
     name = ctx.arg
     if not isinstance(name, str) or not name:
