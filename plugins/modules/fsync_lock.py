@@ -21,7 +21,9 @@ description:
     alone (changed=false).
   - The lock belongs to the server, not to the connection, so lock and unlock are separate tasks;
     put the unlock in an C(always) section.
-  - Check mode reports what would be done and sends nothing.
+  - Check mode reads whether the member is locked now (C(currentOp) reports C(fsyncLock)) and reports the
+    change O(state) would make - a lock always changes the member (locks are counted), an unlock only a
+    locked member - and sends no lock or unlock.
 author:
   - quorum.mongodb developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -41,7 +43,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Reads the member's lock state and reports the change that O(state) would make.
+    details: Reads the member's lock state (C(currentOp)) and reports the change that O(state) would make.
   diff_mode:
     support: none
     details: Lock and unlock change the member's lock count, returned as RV(lock_count).
@@ -81,6 +83,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+locked_before:
+  description: Whether the member was locked before the task (C(fsyncLock) in C(currentOp)).
+  returned: in check mode
+  type: bool
+  sample: false
 lock_count:
   description: The member's lock count after the command (0 when unlocked).
   returned: success, not in check mode
@@ -147,6 +154,13 @@ def read_locked_member(conn, member):
             "newest_oplog": {"t": ts.time, "i": ts.inc, "date": date}}
 
 
+def is_fsync_locked(conn, member):
+    """Whether `member` holds an fsync lock now: mongod adds fsyncLock: true to currentOp's reply
+    while it is locked for writing (src/mongo/db/commands/current_op.cpp,
+    CurrentOpCommand::appendToResponse)."""
+    return bool(conn.admin({"currentOp": 1, "active": True}, direct_host=member).get("fsyncLock"))
+
+
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -158,9 +172,17 @@ def main():
         module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
     p = module.params
     member = normalize_host(p["member"])
-    if module.check_mode:
-        module.exit_json(changed=True, msg="would %s %s" % ("lock" if p["state"] == "locked" else "unlock", member))
     with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+        if module.check_mode:
+            try:
+                locked = is_fsync_locked(conn, member)
+            except ConnectionProblem as exc:
+                module.fail_json(msg="could not read whether %s is locked: %s" % (member, exc))
+            if p["state"] == "locked":
+                module.exit_json(changed=True, locked_before=locked, msg="would lock %s%s" % (
+                    member, " once more (it is locked already; each lock needs its own unlock)" if locked else ""))
+            module.exit_json(changed=locked, locked_before=locked,
+                             msg=("would unlock %s" if locked else "%s is not locked: nothing to unlock") % member)
         if p["state"] == "unlocked":
             try:
                 reply = conn.admin("fsyncUnlock", direct_host=member, retries=0)

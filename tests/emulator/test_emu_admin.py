@@ -173,6 +173,19 @@ def test_fsync_unlock_when_not_locked(client):
     assert "fsyncUnlock called when not locked" in str(err)
 
 
+def test_current_op_reports_the_fsync_lock(client):
+    # current_op.cpp CurrentOpCommand::appendToResponse: fsyncLock: true while lockedForWriting()
+    assert "fsyncLock" not in client.admin.command("currentOp")
+    client.admin.command({"fsync": 1, "lock": True})
+    try:
+        reply = client.admin.command("currentOp")
+        assert reply["fsyncLock"] is True
+        assert reply["info"] == "use db.fsyncUnlock() to terminate the fsync write/snapshot lock"
+    finally:
+        client.admin.command("fsyncUnlock")
+    assert "fsyncLock" not in client.admin.command("currentOp")
+
+
 def test_fsync_lock_blocks_writes_until_unlock(emu, client):
     coll = client.fsynctest.c
     coll.insert_one({"_id": "before"})

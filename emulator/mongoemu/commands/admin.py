@@ -383,7 +383,13 @@ def cmd_current_op(ctx: Ctx) -> dict[str, Any]:
                     "desc": f"conn{conn.id}", "connectionId": conn.id,
                     "client": f"{conn.peer[0]}:{conn.peer[1]}", "active": conn is ctx.conn,
                     "op": "command" if conn is ctx.conn else "none"})
-    return {"inprog": ops, "ok": 1.0}
+    reply: dict[str, Any] = {"inprog": ops}
+    if ctx.server.fsync_lock_count > 0:
+        # as mongod's CurrentOpCommand::appendToResponse (src/mongo/db/commands/current_op.cpp)
+        reply["fsyncLock"] = True
+        reply["info"] = "use db.fsyncUnlock() to terminate the fsync write/snapshot lock"
+    reply["ok"] = 1.0
+    return reply
 
 
 @command("killOp", admin_only=True, needs=[("cluster", "killop")])
