@@ -101,6 +101,7 @@ class ProvisionedSet:
             "children": {f"rs_{set_name}": {"vars": {
                 "mongodb_replset_name": set_name, "mongodb_replset_settings": settings,
                 "mongodb_smoke_check": False, "mongod_binary": str(BIN / "mongoemu"),
+                "mongod_install": False, "mongod_service_manager": "fork",
                 **(group_vars or {})}, "hosts": hosts}}}}))
 
     @property

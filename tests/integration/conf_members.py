@@ -60,7 +60,8 @@ def write_inventory(path, replset, members, **group_vars):
     hosts = {}
     for name, emu in members.items():
         hosts[name] = {"ansible_connection": "local", "mongodb_host": emu.host, "mongodb_port": emu.port,
-                       "mongod_binary": MONGOEMU, "mongod_base_dir": str(emu.root), "mongod_dbpath": str(emu.dbpath),
+                       "mongod_binary": MONGOEMU, "mongod_install": False, "mongod_service_manager": "fork",
+                       "mongod_base_dir": str(emu.root), "mongod_dbpath": str(emu.dbpath),
                        "mongod_conf_path": str(emu.root / "mongod.conf"), "mongod_pid_path": str(emu.pidfile),
                        "mongod_log_path": str(emu.logpath), "mongod_start_timeout": 30, "mongod_stop_timeout": 30}
     group = {"vars": dict({"mongodb_replset_name": replset}, **group_vars), "hosts": hosts}

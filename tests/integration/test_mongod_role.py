@@ -13,6 +13,7 @@ from emuharness import STARTED_PIDS, pick_address, pid_alive, stop_pid
 def inventory(path, base, host, port, **extra):
     member = {"mongodb_host": host, "mongodb_port": port, "mongodb_replset_name": "rsrole",
               "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu"),
+              "mongod_install": False, "mongod_service_manager": "fork",
               "mongod_base_dir": str(base)}
     member.update(extra)
     path.write_text(yaml.safe_dump({"all": {"children": {"members": {"hosts": {"m1": member}}}}}))

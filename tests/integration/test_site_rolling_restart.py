@@ -25,7 +25,8 @@ def _inventory(tmp_path, members, oplog_mb):
                      "mongod_oplog_size_mb": oplog_mb, "mongodb_smoke_check": False,
                      "mongodb_replset_settings": {"electionTimeoutMillis": 1000,
                                                   "heartbeatIntervalMillis": 200},
-                     "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu")},
+                     "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu"),
+                     "mongod_install": False, "mongod_service_manager": "fork"},
             "hosts": hosts}}}}))
     return tmp_path / "hosts.yml"
 
