@@ -12,10 +12,16 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.quorum.mongodb.plugins.module_utils.bootstrap import (
+    BootstrapError,
+    bootstrap_inventory_host,
+    choose_bootstrap_member,
+)
 from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import (
     DesiredConfigError,
     build_desired_config,
     inventory_errors,
+    inventory_hosts,
     member_domains,
 )
 
@@ -44,10 +50,20 @@ def rs_inventory_errors(members, domain_key="dc", rack_key="rack"):
         raise AnsibleFilterError("rs_inventory_errors: %s" % exc)
 
 
+def rs_bootstrap_member(desired, members, member=None):
+    try:
+        member = member or choose_bootstrap_member(desired)
+        return {"host": member, "inventory_hostname": bootstrap_inventory_host(desired, inventory_hosts(list(members)),
+                                                                               member)}
+    except (BootstrapError, DesiredConfigError, ValueError) as exc:
+        raise AnsibleFilterError("rs_bootstrap_member: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "rs_desired_config": rs_desired_config,
             "rs_member_domains": rs_member_domains,
             "rs_inventory_errors": rs_inventory_errors,
+            "rs_bootstrap_member": rs_bootstrap_member,
         }

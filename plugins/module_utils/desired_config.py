@@ -369,3 +369,9 @@ def member_vars_from_config(config, domain_key="dc", rack_key="rack"):
                 hostvars[var] = value
         result.append(hostvars)
     return result
+
+
+def inventory_hosts(members):
+    """host:port (as in the desired config) -> inventory_hostname, for every member."""
+    return dict((_Spec(index, hostvars, "dc", "rack").host, hostvars.get("inventory_hostname"))
+                for index, hostvars in enumerate(members or []) if isinstance(hostvars, Mapping))
