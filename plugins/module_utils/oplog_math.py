@@ -196,3 +196,19 @@ def backup_staleness(backup_newest_seconds, members, restore_seconds, now_second
                   "(initial sync)" % (restore_seconds, best["host"], -margin))
     return Staleness(verdict=verdict, margin_seconds=margin, restore_seconds=restore_seconds, best_source=best["host"],
                      recommendation=advice, per_member=rows)
+
+
+def oplog_diff(member_plans, min_retention_hours=None):
+    """Ansible's diff of an oplog resize: each member's size (MB) and minRetentionHours before and
+    after, from the per-member plans of the oplog module (host, current_mb, set_mb, action and
+    min_retention_hours as the member has it)."""
+    before, after = {}, {}
+    for plan in member_plans:
+        have = {"size_mb": plan["current_mb"], "min_retention_hours": plan["min_retention_hours"]}
+        before[plan["host"]] = have
+        after[plan["host"]] = dict(have)
+        if plan["action"] == "resize":
+            after[plan["host"]]["size_mb"] = plan["set_mb"]
+            if min_retention_hours is not None:
+                after[plan["host"]]["min_retention_hours"] = min_retention_hours
+    return {"before": before, "after": after, "before_header": "oplog sizes", "after_header": "oplog sizes"}

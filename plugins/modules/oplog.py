@@ -59,7 +59,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: Each member's oplog size (MB) and minRetentionHours before and after.
 notes:
   - Shrinking an oplog returns disk space only after C(compact) on C(local.oplog.rs).
 """
@@ -133,6 +134,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     MB,
     OplogMathError,
     clamp_oplog_size,
+    oplog_diff,
     oplog_size_for,
     rate_from_bounds,
     resize_needed,
@@ -208,6 +210,8 @@ def main():
             result["size_mb"] = max([m["target_mb"] for m in result["members"]] or [0])
             to_resize = [m for m in result["members"] if m["action"] == "resize"]
             result["changed"] = bool(to_resize)
+            if module._diff:
+                result["diff"] = oplog_diff(result["members"], p["min_retention_hours"])
             if to_resize and not module.check_mode:
                 for member in to_resize:
                     command = {"replSetResizeOplog": 1, "size": float(member["set_mb"])}

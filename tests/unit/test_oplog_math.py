@@ -10,6 +10,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     MemberOplog,
     OplogMathError,
     backup_staleness,
+    oplog_diff,
     oplog_size_for,
     rate_from_bounds,
     rate_from_samples,
@@ -133,3 +134,15 @@ def test_a_young_set_whose_oplog_will_not_fill_keeps_a_fresh_backup_fresh():
                         min_retention_hours=0.0)
     answer = backup_staleness(now - 60, [young], restore_seconds=120, now_seconds=now, safety_seconds=300)
     assert answer.verdict == "fresh", answer.recommendation
+
+
+def test_the_diff_shows_each_members_size_and_retention_before_and_after():
+    plans = [{"host": "a:27017", "current_mb": 990, "set_mb": 2048, "min_retention_hours": 0, "action": "resize"},
+             {"host": "b:27017", "current_mb": 2000, "set_mb": 2000, "min_retention_hours": 0, "action": "keep"}]
+    diff = oplog_diff(plans, min_retention_hours=24)
+    assert diff["before"] == {"a:27017": {"size_mb": 990, "min_retention_hours": 0},
+                              "b:27017": {"size_mb": 2000, "min_retention_hours": 0}}
+    assert diff["after"] == {"a:27017": {"size_mb": 2048, "min_retention_hours": 24},
+                             "b:27017": {"size_mb": 2000, "min_retention_hours": 0}}
+    unchanged = oplog_diff([dict(plans[1])])
+    assert unchanged["before"] == unchanged["after"]
