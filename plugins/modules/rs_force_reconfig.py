@@ -96,8 +96,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The guardrail verdict, the member it runs on, the new config, removed or kept members, and
-    possible_lost_write_seconds.
+  description:
+    - The guardrail verdict, the member it runs on, the new config, removed or kept members.
+    - What may be lost, never understated - C(survivors) (per survivor its newest write, the commit point it
+      last saw, when it last heard from each lost member and that member's newest write then), C(loss) and
+      C(possible_lost_write_seconds) (from the older of the survivors' newest write and the newest write they
+      knew of the lost members, up to now).
+    - C(fault_tolerance) of the forced config, C(next_step), and C(report), the same for people (a list of lines).
   returned: always
   type: dict
   sample: {"allowed": true, "refusals": [], "run_on": "fr1.example.net:27017", "removed": [], "kept_nonvoting": ["ny1.example.net:27017", "ny2.example.net:27017"], "newest_survivor_optime": 1764979180, "lost_optime_seen": 1764979195, "possible_lost_write_seconds": 15, "config": {"_id": "rs0", "version": 9, "members": []}}
@@ -129,7 +134,11 @@ from dataclasses import replace
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.quorum.mongodb.plugins.module_utils.force_reconfig import Probe, plan_force_reconfig
+from ansible_collections.quorum.mongodb.plugins.module_utils.force_reconfig import (
+    Probe,
+    plan_force_reconfig,
+    survivor_view,
+)
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
     ConnectionOptions,
@@ -167,7 +176,8 @@ def probe(conn, host):
         ts = optime.get("ts") if isinstance(optime, dict) else optime
         if getattr(ts, "time", None) is not None:
             seen[m["name"]] = ts.time
-    return Probe(host, True, state=status.get("myState"), optime_seconds=seen.get(me.get("name"))), seen
+    return Probe(host, True, state=status.get("myState"), optime_seconds=seen.get(me.get("name")),
+                 view=survivor_view(host, status)), seen
 
 
 def force(module, conn, plan, result):
@@ -231,10 +241,11 @@ def main():
                 probes.append(answer)
                 for host, seconds in seen.items():
                     lost_optimes[host] = max(lost_optimes.get(host, seconds), seconds)
-            result["probes"] = [dict(answer.__dict__) for answer in probes]
+            result["probes"] = [dict((k, v) for k, v in answer.__dict__.items() if k != "view") for answer in probes]
             survivors = p["survivors"] or [a.host for a in probes if a.answered]
             plan = plan_force_reconfig(current, probes, survivors, p["lost_members"], p["survivor_priority"],
-                                       p["allow_with_majority"], lost_optimes)
+                                       p["allow_with_majority"], lost_optimes,
+                                       views=[a.view for a in probes if a.view is not None])
             result.update(plan=plan.to_dict(), version_before=ReplSetConfig(current).version)
             if not plan.allowed:
                 module.fail_json(msg="refusing to force a reconfig, nothing was changed:\n%s"
