@@ -43,7 +43,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The primary before and after (in check mode, the intended one).
 """
 
 EXAMPLES = r"""
@@ -107,6 +108,13 @@ def primary_of(conn):
     return next((normalize_host(m["name"]) for m in conn.status().get("members", []) if m.get("state") == 1), None)
 
 
+def exit_with_diff(module, result):
+    if module._diff:
+        after = result.get("primary_after") or "(the member the set elects)"
+        result["diff"] = {"before": {"primary": result.get("primary_before")}, "after": {"primary": after}}
+    module.exit_json(**result)
+
+
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -136,12 +144,12 @@ def main():
                         "no vote"), **result)
                 if before == target:
                     result["primary_after"] = before
-                    module.exit_json(**result)
+                    exit_with_diff(module, result)
             others = [m.normalized_host for m in config.members
                       if m.is_electable and m.normalized_host not in (before, target)] if target else []
             result.update(changed=True, frozen=others, primary_after=target)
             if module.check_mode:
-                module.exit_json(**result)
+                exit_with_diff(module, result)
             try:
                 for host in others:
                     conn.admin({"replSetFreeze": p["step_down_seconds"]}, direct_host=host, retries=0)
@@ -165,7 +173,7 @@ def main():
                         pass  # a member that is down is not frozen either
         except ConnectionProblem as exc:
             module.fail_json(msg=str(exc), **result)
-    module.exit_json(**result)
+    exit_with_diff(module, result)
 
 
 if __name__ == "__main__":
