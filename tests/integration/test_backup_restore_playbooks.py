@@ -4,6 +4,7 @@ refused without touching the member, a fresh one is restored."""
 import datetime
 import hashlib
 import json
+import re
 import stat
 import tarfile
 import time
@@ -119,6 +120,14 @@ def test_a_stale_backup_is_refused_and_nothing_is_touched(playbook, small_oplog_
         assert time.monotonic() < deadline, "the oplog never rolled over"
     pid, files = emu.pid, sorted(p.name for p in emu.dbpath.iterdir())
 
+    # --check runs the staleness check too (it only reads) and says the restore would be refused
+    # (issue 12 item 8: check mode skipped it).
+    checked = restore(playbook, hosts, metadata, "-e", "backup_restore_safety_seconds=0", "--check")
+    assert checked.returncode != 0, checked.stdout
+    assert "onto %s, nothing was touched: the backup is stale" % emu.address in checked.stdout
+    assert re.search(r"margin -\d+ s", checked.stdout), checked.stdout
+    assert "Stop the member" not in checked.stdout
+
     refused = restore(playbook, hosts, metadata, "-e", "backup_restore_safety_seconds=0")
     assert refused.returncode != 0
     assert "onto %s, nothing was touched: the backup is stale" % emu.address in refused.stdout
@@ -142,6 +151,11 @@ def test_a_fresh_backup_is_restored(playbook, conf_member, tmp_path):
     client.app.items.insert_one({"_id": "after the backup"})
     pid = emu.pid
     emu.close_clients()
+
+    checked = restore(playbook, hosts, metadata, "--check")  # issue 12 item 8: check mode skipped the check
+    assert checked.returncode == 0, checked.stdout
+    assert re.search(r"the backup is fresh: \d+ s to spare after a restore of \d+ s", checked.stdout), checked.stdout
+    assert current_pid(emu) == pid and not list(emu.root.glob("db.before-restore-*"))
 
     restored = restore(playbook, hosts, metadata)  # the default safety margin (300 s) on a young set
     assert restored.returncode == 0, restored.stdout
