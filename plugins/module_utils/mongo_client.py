@@ -8,6 +8,12 @@ list of any members, the set name, credentials, TLS and timeouts. The client dis
 the primary itself; `direct` talks to one named member where an operation needs that.
 Failures become ConnectionProblem with a message that says which hosts, what happened
 and what to do; waits are bounded and name what they waited for and what they saw last.
+
+Arbiters: an arbiter holds no data, so no users either, and with authorization on nobody can
+log in to it over the network (only through the localhost exception on its own host). This
+layer never logs in to one: `hello` is always sent without credentials (mongod answers it
+before authentication), and a command meant for one member is refused here, before any login,
+when that member's hello says arbiterOnly (MemberIsArbiter). Modules ask `is_arbiter` first.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -68,6 +74,16 @@ class CommandFailed(ConnectionProblem):
         self.code_name = code_name
 
 
+class MemberIsArbiter(ConnectionProblem):
+    """A command other than hello was meant for an arbiter; nothing was sent to it."""
+
+    def __init__(self, host, what):
+        super(MemberIsArbiter, self).__init__(
+            "%s is an arbiter: it holds no data and no users, so with authorization on nobody can log in to it over "
+            "the network; %s is not asked of it (only an unauthenticated hello is)" % (host, what))
+        self.host = host
+
+
 class WaitTimeout(ConnectionProblem):
     """A bounded wait ran out; the message names what was awaited and what was seen last."""
 
@@ -96,7 +112,8 @@ class ConnectionOptions:
     def seeds(self):
         return [normalize_host(h) or h for h in self.hosts]
 
-    def client_kwargs(self, direct_host=None):
+    def client_kwargs(self, direct_host=None, authenticate=True):
+        """pymongo's MongoClient options; authenticate=False leaves the credentials out (for hello)."""
         kwargs = {
             "connectTimeoutMS": int(self.connect_timeout * 1000),
             "serverSelectionTimeoutMS": int(self.server_selection_timeout * 1000),
@@ -106,7 +123,7 @@ class ConnectionOptions:
             kwargs["directConnection"] = True
         elif self.replica_set:
             kwargs["replicaSet"] = self.replica_set
-        if self.login_user:
+        if self.login_user and authenticate:
             kwargs.update(username=self.login_user, password=self.login_password or "",
                           authSource=self.login_database)
             if self.auth_mechanism:
@@ -133,13 +150,16 @@ class ReplicaSetConnection:
     def __init__(self, options):
         self.options = options
         self._clients = {}
+        self._arbiters = {}  # host -> whether its hello said arbiterOnly (members of a set only)
 
-    def client(self, direct_host=None):
-        key = normalize_host(direct_host) if direct_host else None
+    def client(self, direct_host=None, authenticate=True):
+        host = normalize_host(direct_host) if direct_host else None
+        key = (host, authenticate)
         if key not in self._clients:
-            hosts = [key] if key else self.options.seeds
+            hosts = [host] if host else self.options.seeds
             try:
-                self._clients[key] = MongoClient(hosts, **self.options.client_kwargs(direct_host=key))
+                self._clients[key] = MongoClient(hosts, **self.options.client_kwargs(direct_host=host,
+                                                                                     authenticate=authenticate))
             except OSError as exc:  # an unreadable tls_ca_file / tls_certificate_key_file
                 raise ConnectionProblem("cannot use the TLS files given (tls_ca_file %s, tls_certificate_key_file "
                                         "%s): %s" % (self.options.tls_ca_file, self.options.tls_certificate_key_file,
@@ -165,20 +185,24 @@ class ReplicaSetConnection:
         """Run a command on the admin database (see command())."""
         return self.command("admin", command, direct_host=direct_host, retries=retries, **kwargs)
 
-    def command(self, database, command, direct_host=None, retries=3, **kwargs):
+    def command(self, database, command, direct_host=None, retries=3, authenticate=True, **kwargs):
         """Run a command, retrying (bounded) when the primary moved or a connection dropped;
         any other failure becomes a ConnectionProblem naming the hosts. Extended-JSON
-        ObjectIds ({"$oid": hex}, as the pure core writes them) are sent as BSON ObjectIds."""
+        ObjectIds ({"$oid": hex}, as the pure core writes them) are sent as BSON ObjectIds.
+        A command for one member that is an arbiter raises MemberIsArbiter, unsent (see the
+        module docstring); authenticate=False sends it without credentials."""
         last = None
         command = to_bson(command)
+        if direct_host is not None and authenticate:
+            self.refuse_arbiter(direct_host, _command_name(command))
         for attempt in range(retries + 1):
             try:
-                return self.client(direct_host)[database].command(command, **kwargs)
+                return self.client(direct_host, authenticate)[database].command(command, **kwargs)
             except pymongo_errors.OperationFailure as exc:
                 if exc.code == 18:
-                    raise AuthenticationProblem(self._auth_message(exc))
+                    raise AuthenticationProblem(self._auth_message(exc, direct_host))
                 if exc.code == 13:
-                    raise ConnectionProblem(self._auth_message(exc))
+                    raise ConnectionProblem(self._auth_message(exc, direct_host))
                 if exc.code not in _RETRYABLE_CODES or attempt == retries:
                     details = exc.details or {}
                     raise CommandFailed(_command_name(command), self._where(direct_host), exc.code,
@@ -197,12 +221,12 @@ class ReplicaSetConnection:
     def _where(self, direct_host):
         return direct_host or ", ".join(self.options.seeds)
 
-    def _auth_message(self, exc):
+    def _auth_message(self, exc, direct_host=None):
         who = self.options.login_user or "(no user)"
         if exc.code == 18:
             return ("authentication failed for user %s on database %s at %s: wrong password, or the user does not exist "
                     "there (check login_user, login_password and login_database)"
-                    % (who, self.options.login_database, self._where(None)))
+                    % (who, self.options.login_database, self._where(direct_host)))
         return ("user %s is not authorized: %s (grant it clusterAdmin or root, or set login_user)"
                 % (who, exc.details.get("errmsg") if exc.details else exc))
 
@@ -221,7 +245,26 @@ class ReplicaSetConnection:
     # -- what operators read ---------------------------------------------------------
 
     def hello(self, host):
-        return self.admin("hello", direct_host=host)
+        """One member's hello, sent without credentials: mongod runs it before authentication
+        (mongodb/mongo src/mongo/db/repl/replication_info.cpp, CmdHello::requiresAuth() returns
+        false), so it is the probe that works on every member, arbiters included."""
+        reply = self.admin("hello", direct_host=host, authenticate=False)
+        if reply.get("setName"):  # a member of a set: what it is stays so for this connection
+            self._arbiters[normalize_host(host)] = bool(reply.get("arbiterOnly"))
+        return reply
+
+    def is_arbiter(self, host):
+        """Whether the member is an arbiter, by its hello (asked once per connection)."""
+        key = normalize_host(host)
+        if key not in self._arbiters:
+            return bool(self.hello(key).get("arbiterOnly"))
+        return self._arbiters[key]
+
+    def refuse_arbiter(self, host, what):
+        """Raise MemberIsArbiter when `host` is an arbiter: `what` (a command, a read) needs a
+        login there, and an arbiter has no users to log in as."""
+        if self.is_arbiter(host):
+            raise MemberIsArbiter(normalize_host(host), what)
 
     def status(self, direct_host=None):
         """replSetGetStatus from the primary, or from a secondary when there is none."""
@@ -242,6 +285,7 @@ class ReplicaSetConnection:
     def oplog_stats(self, host):
         """A member's oplog: oldest and newest entry times (s), configured and used bytes,
         and minRetentionHours; None when it has no oplog entries."""
+        self.refuse_arbiter(host, "reading local.oplog.rs")
         try:
             local = self.client(host).local
             first = local["oplog.rs"].find_one({}, sort=[("$natural", 1)], projection={"ts": 1})
@@ -258,6 +302,7 @@ class ReplicaSetConnection:
 
     def oplog_bytes_since(self, host, seconds):
         """Bytes written to a member's oplog after `seconds` (entries times their average size)."""
+        self.refuse_arbiter(host, "reading local.oplog.rs")
         try:
             local = self.client(host).local
             count = local["oplog.rs"].count_documents({"ts": {"$gt": Timestamp(int(seconds), 0xFFFFFFFF)}})
