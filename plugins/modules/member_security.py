@@ -110,6 +110,12 @@ attributes:
     support: full
   diff_mode:
     support: none
+  platform:
+    description: Runs on the controller (an action plugin); nothing is sent to the member's host.
+    support: full
+    platforms: posix
+requirements:
+  - cryptography (on the controller, when TLS material is checked; ansible-core depends on it)
 """
 
 EXAMPLES = r"""
@@ -123,6 +129,14 @@ EXAMPLES = r"""
     tls_mode: requireTLS
     certificate_key: "{{ vault_member_pem }}"
     ca: "{{ lookup('ansible.builtin.file', 'ca.pem') }}"
+
+- name: A lab member on the network without a key (allowed, with a warning)
+  quorum.mongodb.member_security:
+    bind_ip: 10.0.0.5,127.0.0.1
+    authorization: false
+    replset_name: lab
+    allow_insecure: true
+  register: lab_security
 """
 
 RETURN = r"""
@@ -131,8 +145,11 @@ problems:
   returned: always
   type: list
   elements: str
+  sample: ["mongod_tls_certificate_key_content (/var/lib/mongodb-quorum/db1-27017/tls/member.pem): the certificate
+    CN=db2.example.net does not match the host db1.example.net (it names db2.example.net)"]
 insecure:
   description: Whether the member would accept network connections without access control.
   returned: always
   type: bool
+  sample: false
 """

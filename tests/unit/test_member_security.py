@@ -6,6 +6,9 @@ import os
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "emulator"))
 
@@ -172,3 +175,22 @@ def test_x509_member_certificate_needs_client_auth_and_org(pki):
     (problem,) = tls_problems(settings(pki, cluster_auth_mode="x509",
                                        cluster_certificate_key=pki.pem("member", usages=("server",))))
     assert problem.startswith("mongod_tls_cluster_certificate_key_content (/m/tls/cluster.pem): ")
+
+
+# -- any input: a list of sentences, never a traceback --------------------------------------------
+
+TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+                                                       "-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----"]))
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mode=st.sampled_from(["disabled", "requireTLS", "preferTLS", "bogus", ""]),
+       auth=st.sampled_from(["keyFile", "x509", "sendX509", "nope", ""]), cert=TEXT, ca=TEXT, cluster=TEXT,
+       password=st.text(max_size=5), host=st.text(max_size=10), bind=st.one_of(st.text(max_size=20),
+                                                                                  st.lists(st.text(max_size=8))))
+def test_random_settings_give_sentences(pki, mode, auth, cert, ca, cluster, password, host, bind):
+    problems = tls_problems(dict(tls_mode=mode, cluster_auth_mode=auth, host=host, certificate_key=cert,
+                                 certificate_key_password=password, ca=ca or pki.ca_pem, cluster_certificate_key=cluster,
+                                 cluster_password=password, disabled_protocols=host))
+    problems += exposure_problems(bind, False, False, auth, "rs", False) + keyfile_problems(cert, "/k")
+    assert all(isinstance(p, str) and p for p in problems)
