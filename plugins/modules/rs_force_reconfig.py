@@ -65,7 +65,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The configuration before (as the survivors have it) and the forced one.
 notes:
   - Never run it from an automatic trigger; a forced reconfig can roll back majority-committed writes.
 """
@@ -250,6 +251,9 @@ def main():
             if not plan.allowed:
                 module.fail_json(msg="refusing to force a reconfig, nothing was changed:\n%s"
                                  % "\n".join(plan.refusals), **result)
+            if module._diff:
+                result["diff"] = {"before": current, "after": plan.config, "before_header": "replSetGetConfig",
+                                  "after_header": "the forced configuration (its version as sent)"}
             if module.check_mode:
                 result["changed"] = True
                 module.exit_json(**result)

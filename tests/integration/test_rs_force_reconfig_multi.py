@@ -41,6 +41,10 @@ def test_force_reconfig_after_losing_two_datacenters(recorded_play, cluster):
 
     forced = recorded_play("force_reconfig_run", {"seeds": seeds, "set_name": "dr", "survivors": seeds})
     assert forced.get("changed") and not forced.get("failed"), forced
+    assert forced["diff"]["before"]["version"] == forced["version_before"] == full["version"]
+    assert sorted(m["host"] for m in forced["diff"]["before"]["members"]) == sorted(m["host"] for m in full["members"])
+    assert forced["diff"]["after"] == forced["plan"]["config"]
+    assert sorted(m["host"] for m in forced["diff"]["after"]["members"]) == sorted(seeds)
     primary = cluster.wait_for_primary(timeout=30)
     assert primary in (m0, m1)
     config = cluster.client(primary).admin.command("replSetGetConfig")["config"]
