@@ -34,9 +34,13 @@ options:
     type: str
     default: admin
   auth_mechanism:
-    description: The SCRAM mechanism; by default the server and the driver negotiate it.
+    description:
+      - The SCRAM mechanism; by default the server and the driver negotiate it.
+      - C(MONGODB-X509) authenticates with the client certificate O(tls_certificate_key_file) as the user of the
+        C($external) database named by the certificate's subject (O(login_user), when set, must be that subject);
+        no password is sent. It needs O(tls).
     type: str
-    choices: ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+    choices: ["SCRAM-SHA-1", "SCRAM-SHA-256", "MONGODB-X509"]
   tls:
     description: Connect with TLS.
     type: bool
@@ -45,8 +49,11 @@ options:
     description: The CA file that signed the members' certificates.
     type: path
   tls_certificate_key_file:
-    description: A client certificate and key (PEM), when the members require one.
+    description: A client certificate and key (PEM), when the members require one or for C(MONGODB-X509).
     type: path
+  tls_certificate_key_file_password:
+    description: The passphrase of the encrypted private key in O(tls_certificate_key_file). Never logged.
+    type: str
   tls_allow_invalid_hostnames:
     description: Accept certificates whose names do not match the host. For tests only.
     type: bool

@@ -33,6 +33,7 @@ try:
 except ImportError as exc:  # reported by the module with missing_required_lib
     PYMONGO_IMPORT_ERROR = exc
 
+from ansible_collections.quorum.mongodb.plugins.module_utils.member_security import pem_blocks
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
 
 # codes of errors worth a retry: the primary moved or the connection dropped
@@ -47,10 +48,11 @@ def connection_argument_spec():
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
         login_database=dict(type="str", default="admin"),
-        auth_mechanism=dict(type="str", choices=["SCRAM-SHA-1", "SCRAM-SHA-256"]),
+        auth_mechanism=dict(type="str", choices=["SCRAM-SHA-1", "SCRAM-SHA-256", "MONGODB-X509"]),
         tls=dict(type="bool", default=False),
         tls_ca_file=dict(type="path"),
         tls_certificate_key_file=dict(type="path"),
+        tls_certificate_key_file_password=dict(type="str", no_log=True),
         tls_allow_invalid_hostnames=dict(type="bool", default=False),
         connect_timeout=dict(type="float", default=10.0),
         server_selection_timeout=dict(type="float", default=30.0),
@@ -99,6 +101,7 @@ class ConnectionOptions:
     tls: bool = False
     tls_ca_file: object = None
     tls_certificate_key_file: object = None
+    tls_certificate_key_file_password: object = None
     tls_allow_invalid_hostnames: bool = False
     connect_timeout: float = 10.0
     server_selection_timeout: float = 30.0
@@ -123,7 +126,13 @@ class ConnectionOptions:
             kwargs["directConnection"] = True
         elif self.replica_set:
             kwargs["replicaSet"] = self.replica_set
-        if self.login_user and authenticate:
+        if authenticate and self.auth_mechanism == "MONGODB-X509":
+            # The client certificate is the credential; the user is its subject, held in $external
+            # (login_user, when given, must be that subject). No password is sent.
+            kwargs.update(authMechanism="MONGODB-X509", authSource="$external")
+            if self.login_user:
+                kwargs["username"] = self.login_user
+        elif self.login_user and authenticate:
             kwargs.update(username=self.login_user, password=self.login_password or "",
                           authSource=self.login_database)
             if self.auth_mechanism:
@@ -134,9 +143,42 @@ class ConnectionOptions:
                 kwargs["tlsCAFile"] = self.tls_ca_file
             if self.tls_certificate_key_file:
                 kwargs["tlsCertificateKeyFile"] = self.tls_certificate_key_file
+            if self.tls_certificate_key_file_password:
+                kwargs["tlsCertificateKeyFilePassword"] = self.tls_certificate_key_file_password
             if self.tls_allow_invalid_hostnames:
                 kwargs["tlsAllowInvalidHostnames"] = True
         return kwargs
+
+
+def check_tls_files(options):
+    """Fail before connecting, naming the file and the problem, when a TLS file given to the module
+    cannot serve: missing or unreadable, not PEM, a certificate-key file without its key, or an
+    encrypted key without tls_certificate_key_file_password; MONGODB-X509 without TLS or without a
+    client certificate (the certificate is the credential)."""
+    if options.auth_mechanism == "MONGODB-X509" and not (options.tls and options.tls_certificate_key_file):
+        raise ConnectionProblem("auth_mechanism MONGODB-X509 authenticates with the client certificate: set tls: true "
+                                "and tls_certificate_key_file")
+    if not options.tls:
+        return
+    for option, needs in (("tls_ca_file", ("CERTIFICATE",)),
+                          ("tls_certificate_key_file", ("CERTIFICATE", "PRIVATE KEY"))):
+        path = getattr(options, option)
+        if not path:
+            continue
+        try:
+            with open(path) as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConnectionProblem("%s %s cannot be read: %s" % (option, path, getattr(exc, "strerror", None) or exc))
+        for kind in needs:
+            if not pem_blocks(text, kind):
+                raise ConnectionProblem("%s %s holds no %s (-----BEGIN ...%s-----): a PEM file is needed%s" % (
+                    option, path, kind.lower(), kind, "" if kind == "CERTIFICATE"
+                    else " with the client certificate and its private key"))
+        if option == "tls_certificate_key_file" and "ENCRYPTED" in text and \
+                not options.tls_certificate_key_file_password:
+            raise ConnectionProblem("tls_certificate_key_file %s: the private key is encrypted and "
+                                    "tls_certificate_key_file_password is not set" % path)
 
 
 def require_pymongo():
@@ -156,6 +198,8 @@ class ReplicaSetConnection:
         host = normalize_host(direct_host) if direct_host else None
         key = (host, authenticate)
         if key not in self._clients:
+            if not self._clients:
+                check_tls_files(self.options)
             hosts = [host] if host else self.options.seeds
             try:
                 self._clients[key] = MongoClient(hosts, **self.options.client_kwargs(direct_host=host,
