@@ -143,6 +143,13 @@ term_after:
   returned: success, not in check mode
   type: int
   sample: 3
+joining:
+  description: Each member to be added, checked before any change (also in check mode) - whether it answers hello
+    and can join (uninitialised, or already of this set), what was found and, when it cannot, what to do.
+  returned: when the plan adds members
+  type: list
+  elements: dict
+  sample: [{"host": "db4.example.net:27017", "ready": false, "found": "does not answer hello (connection refused)", "fix": "start mongod there with replication.replSetName: rs0 (the quorum.mongodb.mongod role does), or take the host out of the inventory"}]
 notes:
   description: What did not go as planned without failing the run, such as a priority takeover that did not come.
   returned: when there is something to say
@@ -157,6 +164,11 @@ from dataclasses import replace
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import align_member_ids
+from ansible_collections.quorum.mongodb.plugins.module_utils.joining_members import (
+    joining_hosts,
+    joining_refusal,
+    joining_verdict,
+)
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
     ConnectionOptions,
@@ -216,6 +228,28 @@ def initiate(module, conn, config, host):
     wait_until(lambda: conn.hello(host), lambda h: h.get("isWritablePrimary") or h.get("primary"),
                timeout=module.params["step_timeout"], what="a primary after replSetInitiate on %s" % host,
                describe=lambda h: "primary %s" % h.get("primary"))
+
+
+def check_joining(options, current, desired, result):
+    """Before any change (and in check mode): every member to be added answers hello and is
+    uninitialised or of this set; otherwise StepFailed naming each member and what to do."""
+    hosts = joining_hosts(current, desired)
+    if not hosts:
+        return
+    verdicts = []
+    with ReplicaSetConnection(options) as conn:
+        for host in hosts:
+            try:
+                verdicts.append(joining_verdict(host, desired["_id"], hello=conn.hello(host)))
+            except ConnectionProblem as exc:
+                verdicts.append(joining_verdict(host, desired["_id"], error=str(exc)))
+    result["joining"] = verdicts
+    result["plan_markdown"] += "\n\nMembers to be added: %s" % "; ".join(
+        "%s %s" % (v["host"], v["found"]) for v in verdicts)
+    refusal = joining_refusal(verdicts)
+    if refusal:
+        result["changed"] = False  # refused before any change
+        raise StepFailed(refusal)
 
 
 def apply_plan(module, conn, plan, result):
@@ -351,6 +385,7 @@ def main():
                 result.update(plan=plan.to_dict(), plan_markdown=render_plan_markdown(plan), changed=plan.changed)
                 if module._diff and plan.changed:
                     result["diff"] = {"before": current, "after": plan.steps[-1].config}
+                check_joining(quick, current, desired, result)
                 if plan.changed and not module.check_mode:
                     apply_plan(module, conn, plan, result)
             if not module.check_mode:

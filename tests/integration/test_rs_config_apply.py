@@ -13,8 +13,9 @@ def initiated_member(start_member):
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_apply_tags_and_settings_then_a_bounded_wait(run_cases, initiated_member):
-    run_cases("rs_config_apply_cases.yml", initiated_member)
+def test_apply_tags_and_settings_then_a_bounded_wait(run_cases, initiated_member, start_member):
+    stranger = start_member("--replSet", "elsewhere")  # answers hello uninitialised, never joins rsa
+    run_cases("rs_config_apply_cases.yml", initiated_member, "-e", "stranger=%s" % stranger.address)
     config = initiated_member.client().admin.command("replSetGetConfig")["config"]
-    assert [m["host"] for m in config["members"]] == [initiated_member.address, "127.0.0.1:9"]
+    assert [m["host"] for m in config["members"]] == [initiated_member.address, stranger.address]
     assert config["version"] == 3

@@ -1,0 +1,34 @@
+"""rs_config checks every member it is about to add before any change (issue 12 item 5): a new
+inventory host that runs no mongod used to be added anyway (the live config changed, then the
+step waited step_timeout for a DOWN member). Now check mode reports it and apply refuses,
+naming the host and what to do, with the live config unchanged."""
+import pytest
+
+from emuharness import pick_address
+from mongoemu.cluster import MemberSpec
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_a_member_without_mongod_is_reported_by_check_and_refused_by_apply(recorded_play, replica_set):
+    cluster = replica_set([MemberSpec(), MemberSpec(), MemberSpec()], "joining")
+    seeds = [m.address for m in cluster.members]
+    before = cluster.client(cluster.members[0]).admin.command("replSetGetConfig")["config"]
+    host, port = pick_address()  # nothing listens there
+    absent = "%s:%d" % (host, port)
+    settings = {k: before["settings"][k] for k in ("electionTimeoutMillis", "heartbeatIntervalMillis")}
+    desired = {"_id": "joining", "version": 1, "settings": settings,
+               "members": [{"_id": m["_id"], "host": m["host"]} for m in before["members"]] + [
+                   {"_id": 3, "host": absent}]}
+
+    for check in (True, False):
+        result = recorded_play("rs_config_run", {"seeds": seeds, "desired": desired, "check": check})
+        assert result.get("failed"), result
+        assert "nothing was changed" in result["msg"] and absent in result["msg"], result["msg"]
+        assert "%s does not answer hello" % absent in result["msg"], result["msg"]
+        assert "replication.replSetName: joining" in result["msg"], result["msg"]
+        assert [(v["host"], v["ready"]) for v in result["joining"]] == [(absent, False)]
+        assert result["steps_applied"] == 0 and not result.get("changed")
+        after = cluster.client(cluster.primary_member()).admin.command("replSetGetConfig")["config"]
+        assert (after["version"], [m["host"] for m in after["members"]]) == \
+            (before["version"], [m["host"] for m in before["members"]])
