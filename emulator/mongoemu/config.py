@@ -27,6 +27,8 @@ class TlsConfig:
     certificate_key_file: str | None = None
     certificate_key_file_password: str | None = None
     ca_file: str | None = None
+    cluster_file: str | None = None
+    cluster_password: str | None = None
     allow_connections_without_certificates: bool = False
     allow_invalid_certificates: bool = False
 
@@ -51,6 +53,9 @@ class ServerConfig:
     quiet: bool = False
     key_file: str | None = None
     auth: bool = False
+    # security.clusterAuthMode: how members authenticate to each other (keyFile, sendKeyFile,
+    # sendX509, x509); mongod's "undefined" is keyFile here (the keyFile decides whether auth is on)
+    cluster_auth_mode: str = "keyFile"
     max_conns: int = 1_000_000
     tls: TlsConfig = field(default_factory=TlsConfig)
     set_parameters: dict[str, Any] = field(default_factory=dict)
@@ -63,7 +68,7 @@ class ServerConfig:
 
     @property
     def auth_enabled(self) -> bool:
-        return self.auth or self.key_file is not None
+        return self.auth or self.key_file is not None or self.cluster_auth_mode in ("sendX509", "x509")
 
     @property
     def test_commands_enabled(self) -> bool:
@@ -328,6 +333,12 @@ def parse_config(argv: list[str]) -> ServerConfig:
     if authz not in (None, "enabled", "disabled"):
         raise ConfigError(f"Error parsing option \"security.authorization\": bad value {authz!r}")
     cfg.auth = authz == "enabled"
+    cluster_auth_mode = g("security.clusterAuthMode")
+    if cluster_auth_mode is not None:
+        if cluster_auth_mode not in ("keyFile", "sendKeyFile", "sendX509", "x509"):
+            raise ConfigError(f"Bad value for parameter \"clusterAuthMode\": Invalid clusterAuthMode "
+                              f"\"{cluster_auth_mode}\"")
+        cfg.cluster_auth_mode = cluster_auth_mode
     tls = TlsConfig()
     tls_mode = g("net.tls.mode") or _SSL_TO_TLS.get(g("net.ssl.mode", ""), None)
     if tls_mode is not None:
@@ -337,6 +348,8 @@ def parse_config(argv: list[str]) -> ServerConfig:
     tls.certificate_key_file = g("net.tls.certificateKeyFile") or g("net.ssl.PEMKeyFile")
     tls.certificate_key_file_password = g("net.tls.certificateKeyFilePassword")
     tls.ca_file = g("net.tls.CAFile") or g("net.ssl.CAFile")
+    tls.cluster_file = g("net.tls.clusterFile") or g("net.ssl.clusterFile")
+    tls.cluster_password = g("net.tls.clusterPassword") or g("net.ssl.clusterPassword")
     tls.allow_connections_without_certificates = bool(
         g("net.tls.allowConnectionsWithoutCertificates",
           g("net.ssl.allowConnectionsWithoutCertificates", False)))
@@ -344,6 +357,9 @@ def parse_config(argv: list[str]) -> ServerConfig:
     if tls.enabled and not tls.certificate_key_file:
         raise ConfigError("BadValue: need tlsCertificateKeyFile or certificateSelector when TLS "
                           "is enabled")
+    if cfg.cluster_auth_mode in ("sendX509", "x509") and not tls.enabled:
+        raise ConfigError(f"BadValue: need to enable TLS via the tlsMode flag when using "
+                          f"clusterAuthMode {cfg.cluster_auth_mode}")
     cfg.tls = tls
     params = g("setParameter", {}) or {}
     if not isinstance(params, dict):

@@ -36,10 +36,11 @@ class PeerClient:
     """One connection to one member; requests on it are serialised."""
 
     def __init__(self, host_port: str, key: str | None, *,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, x509: bool = False) -> None:
         self.host_port = host_port
         self.key = key
         self.ssl_context = ssl_context
+        self.x509 = x509  # authenticate with the cluster certificate (clusterAuthMode sendX509/x509)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
@@ -101,9 +102,13 @@ class PeerClient:
         self._reader, self._writer = await asyncio.open_connection(host, port,
                                                                    ssl=self.ssl_context)
         await self._roundtrip({"hello": 1, "$db": "admin"})
-        if self.key is not None:
+        if self.x509 or self.key is not None:
             try:
-                await self._authenticate()
+                if self.x509:
+                    await self._roundtrip({"authenticate": 1, "mechanism": "MONGODB-X509",
+                                           "$db": "$external"})
+                else:
+                    await self._authenticate()
             except PeerCommandError as exc:
                 self.close()
                 raise PeerError(f"{exc.code == 18 and 'AuthenticationFailed' or 'Error'}: "
@@ -162,15 +167,17 @@ class PeerClient:
 class PeerPool:
     """Connections by (member, purpose): heartbeats never wait behind an oplog getMore."""
 
-    def __init__(self, key: str | None, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, key: str | None, ssl_context: ssl.SSLContext | None = None,
+                 x509: bool = False) -> None:
         self.key = key
         self.ssl_context = ssl_context
+        self.x509 = x509
         self._clients: dict[tuple[str, str], PeerClient] = {}
 
     def get(self, host_port: str, purpose: str) -> PeerClient:
         client = self._clients.get((host_port, purpose))
         if client is None:
-            client = PeerClient(host_port, self.key, ssl_context=self.ssl_context)
+            client = PeerClient(host_port, self.key, ssl_context=self.ssl_context, x509=self.x509)
             self._clients[(host_port, purpose)] = client
         return client
 

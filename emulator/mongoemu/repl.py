@@ -42,6 +42,9 @@ STATE_NAMES = {0: "STARTUP", 1: "PRIMARY", 2: "SECONDARY", 3: "RECOVERING", 5: "
 STATE_STR = STATE_NAMES
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
 def _now() -> _dt.datetime:
     now = _dt.datetime.now(_dt.timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -107,7 +110,8 @@ class ReplicationCoordinator:
         """Once the event loop runs: heartbeats, elections and replication begin."""
         if not self.enabled:
             return
-        self.peers = PeerPool(self.server.key, ssl_context=self._peer_tls())
+        self.peers = PeerPool(self.server.key, ssl_context=self._peer_tls(),
+                              x509=self.server.config.cluster_auth_mode in ("sendX509", "x509"))
         self._running = True
         if self.config is not None:
             self._activate()
@@ -124,7 +128,9 @@ class ReplicationCoordinator:
             ctx.load_verify_locations(tls.ca_file)
         else:
             ctx.verify_mode = ssl.CERT_NONE
-        if tls.certificate_key_file:
+        if tls.cluster_file:
+            ctx.load_cert_chain(tls.cluster_file, password=tls.cluster_password)
+        elif tls.certificate_key_file:
             ctx.load_cert_chain(tls.certificate_key_file,
                                 password=tls.certificate_key_file_password)
         return ctx
@@ -1183,15 +1189,20 @@ class ReplicationCoordinator:
                      "state": state, "stateStr": STATE_STR.get(state, "UNKNOWN")
                      if data.up() else STATE_NAMES[8],
                      "uptime": data.uptime if data.up() else 0,
-                     "optime": data.applied, "optimeDurable": data.durable,
-                     "optimeDate": data.applied_wall, "optimeDurableDate": data.durable_wall,
+                     # a DOWN member's last heartbeat response is emptied (MemberData::
+                     # setDownValues): null optimes, no sync source; its wall times are kept
+                     "optime": data.applied if data.up() else {"ts": Timestamp(0, 0), "t": Int64(-1)},
+                     "optimeDurable": data.durable if data.up() else {"ts": Timestamp(0, 0),
+                                                                      "t": Int64(-1)},
+                     "optimeDate": data.applied_wall if data.up() else _EPOCH,
+                     "optimeDurableDate": data.durable_wall if data.up() else _EPOCH,
                      "lastAppliedWallTime": data.applied_wall,
                      "lastDurableWallTime": data.durable_wall,
                      "lastHeartbeat": data.last_heartbeat,
                      "lastHeartbeatRecv": data.last_heartbeat_recv, "pingMs": Int64(data.ping_ms),
                      "lastHeartbeatMessage": data.message,
-                     "syncSourceHost": data.sync_source,
-                     "syncSourceId": _member_id(by_host, data.sync_source),
+                     "syncSourceHost": data.sync_source if data.up() else "",
+                     "syncSourceId": _member_id(by_host, data.sync_source) if data.up() else -1,
                      "infoMessage": "", "configVersion": data.config_version,
                      "configTerm": data.config_term}
             if data.state == STATE_PRIMARY and data.up() and data.election_time is not None:

@@ -17,6 +17,7 @@ from bson import ObjectId
 
 from mongoemu import wire
 from mongoemu.auth import AuthenticatedUser, ScramConversation, read_key_file
+from mongoemu.x509 import peer_certificate
 from mongoemu.config import ServerConfig
 from mongoemu.dispatch import Dispatcher
 from mongoemu.errors import ProtocolError
@@ -46,6 +47,8 @@ class Connection:
     next_conversation: int = 1
     client_metadata: dict[str, Any] | None = None
     created: float = field(default_factory=time.time)
+    # the verified certificate the client presented in the TLS handshake (MONGODB-X509)
+    x509_certificate: Any = None
 
     @property
     def is_localhost(self) -> bool:
@@ -426,6 +429,8 @@ class WireProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.conn.protocol = self
+        if self.conn.tls:  # before any request: the handshake is done, the client's certificate known
+            self.conn.x509_certificate = peer_certificate(transport)
         transport.set_write_buffer_limits(high=4 << 20)  # type: ignore[attr-defined]
         if not self.server.connection_opened(self.conn):
             self.closed = True
