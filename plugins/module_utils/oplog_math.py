@@ -109,6 +109,50 @@ def resize_needed(current_mb, target_mb, tolerance=0.1):
     return abs(current_mb - target_mb) > tolerance * target_mb
 
 
+# Settling a measured size. The write rate is measured again on every run and moves with the
+# traffic, so a size computed from it moves too; resizing to every new figure grows the oplogs on
+# every run of a GitOps loop. A member keeps its size while the new figure stays inside a band
+# around it, and is resized to the new figure only past the band:
+#   grow    when the new size > current x (1 + grow_band)    (default 0.25: 25 % more need)
+#   shrink  when the new size < current / (1 + shrink_band)  (default 1.0: the oplog is more than
+#           twice what is needed; None never shrinks: grow-only). Shrinking frees disk only after
+#           compact on local.oplog.rs, and the traffic that needed the size may come back, hence
+#           the wider band.
+#   a size over the member's disk budget shrinks past the grow band instead (the disk is short).
+# 1 MB of rounding (sizes are whole MB, rounded up) is allowed on either side. After a resize to
+# S, any later figure within [S / (1 + shrink_band), S x (1 + grow_band)] keeps S.
+DEFAULT_GROW_BAND = 0.25
+DEFAULT_SHRINK_BAND = 1.0
+
+
+@dataclass
+class OplogDecision:
+    action: str  # grow, shrink or keep
+    set_mb: int  # the size the member has afterwards
+    reason: str
+
+
+def settle_oplog_size(current_mb, size, grow_band=DEFAULT_GROW_BAND, shrink_band=DEFAULT_SHRINK_BAND):
+    """Keep, grow or shrink a member whose oplog is `current_mb`, given the size computed for it
+    now (an OplogSize), by the bands described above."""
+    if grow_band is None or grow_band < 0 or (shrink_band is not None and shrink_band < 0):
+        raise OplogMathError("grow_band must be >= 0 and shrink_band >= 0 or None (got %s, %s)" % (grow_band, shrink_band))
+    new = size.size_mb
+    over_disk = any("disk" in limit for limit in size.limited_by)
+    grow_above = current_mb * (1 + grow_band) + 1
+    if new > grow_above:
+        return OplogDecision("grow", new, "%d MB needed now is more than %d MB + %d%%" % (new, current_mb, round(grow_band * 100)))
+    if over_disk and new < current_mb / (1 + grow_band) - 1:
+        return OplogDecision("shrink", new, "%d MB is over the member's disk budget (%s)"
+                             % (current_mb, ", ".join(size.limited_by)))
+    if shrink_band is not None and new < current_mb / (1 + shrink_band) - 1:
+        return OplogDecision("shrink", new, "%d MB needed now is less than %d MB / %.2g"
+                             % (new, current_mb, 1 + shrink_band))
+    return OplogDecision("keep", current_mb, "%d MB needed now is within the band of the current %d MB (grow above "
+                         "%d MB%s)" % (new, current_mb, int(grow_above),
+                                       "" if shrink_band is None else ", shrink below %d MB" % int(current_mb / (1 + shrink_band) - 1)))
+
+
 # -- backup staleness ------------------------------------------------------------------
 
 @dataclass

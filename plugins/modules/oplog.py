@@ -17,8 +17,15 @@ description:
     writes times O(headroom), clamped to C(replSetResizeOplog)'s 990 MB to 1 PB and to O(max_disk_fraction)
     of each member's free disk (what its oplog occupies counts as free).
   - Resizes member by member, secondaries first and the primary last, with C(replSetResizeOplog) (and
-    C(minRetentionHours) when O(min_retention_hours) is set). A member within O(tolerance) of the target
-    is left alone, so a rerun changes nothing.
+    C(minRetentionHours) when O(min_retention_hours) is set).
+  - The sizes settle. The rate is measured again on every run and moves with the traffic, so a member keeps
+    its size while the size computed now stays inside a band around it - it grows only when the new size is
+    more than O(grow_band) above its current size, and shrinks only when the new size is less than its
+    current size divided by 1 + O(shrink_band) (never with O(shrink=false)). A member over its disk budget
+    (O(max_disk_fraction)) shrinks past O(grow_band). Right after a resize to S, a rerun that measures a
+    rate up to 20% lower or 25% higher (default bands) changes nothing.
+  - With O(size_mb), the size is given rather than measured, and a member within O(tolerance) of it is left
+    alone.
   - Check mode reports the measured rate, each member's current size and window, and the size it would set.
 author:
   - quorum.mongodb developers (!UNKNOWN)
@@ -52,9 +59,26 @@ options:
     description: C(minRetentionHours) to set with the size (MongoDB 4.4 and later).
     type: float
   tolerance:
-    description: A member whose size is within this fraction of the target is not resized.
+    description: With O(size_mb), a member whose size is within this fraction of O(size_mb) is not resized.
     type: float
     default: 0.1
+  grow_band:
+    description:
+      - A member grows only when the size computed from the measured rate is more than its current size times
+        1 + O(grow_band) (1 MB of rounding aside).
+    type: float
+    default: 0.25
+  shrink_band:
+    description:
+      - A member shrinks only when the size computed from the measured rate is less than its current size
+        divided by 1 + O(shrink_band). Wider than O(grow_band) - shrinking frees disk only after C(compact),
+        and the traffic that needed the size may come back.
+    type: float
+    default: 1.0
+  shrink:
+    description: Whether a measured size may shrink an oplog at all (false - grow only).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -112,11 +136,11 @@ size_mb:
 members:
   description:
     - Per member - host, state, current_mb, window_hours, min_retention_hours, target_mb, limited_by, set_mb
-      (the size sent), action (resize or keep).
+      (the size sent), action (resize or keep), change (grow, shrink or keep) and reason (why, with the band).
   returned: success
   type: list
   elements: dict
-  sample: [{"host": "db2.example.net:27017", "state": "SECONDARY", "current_mb": 990, "window_hours": 1.41, "min_retention_hours": 0, "target_mb": 10500, "limited_by": [], "set_mb": 10500, "action": "resize"}]
+  sample: [{"host": "db2.example.net:27017", "state": "SECONDARY", "current_mb": 990, "window_hours": 1.41, "min_retention_hours": 0, "target_mb": 10500, "limited_by": [], "set_mb": 10500, "action": "resize", "change": "grow", "reason": "10500 MB needed now is more than 990 MB + 25%"}]
 """
 
 import time
@@ -138,6 +162,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     oplog_size_for,
     rate_from_bounds,
     resize_needed,
+    settle_oplog_size,
     window_hours,
 )
 
@@ -169,14 +194,21 @@ def member_plan(conn, member, rate, p):
         size = oplog_size_for(rate, p["target_hours"], p["headroom"], free, stats["size_bytes"], p["max_disk_fraction"])
     current_mb = int(round(stats["size_bytes"] / MB))
     window = window_hours(stats["size_bytes"], rate)
-    resize = resize_needed(current_mb, size.size_mb, p["tolerance"])
+    if p["size_mb"]:  # a given size: no measurement to drift, the tolerance only absorbs rounding
+        resize = resize_needed(current_mb, size.size_mb, p["tolerance"])
+        change = ("grow" if size.size_mb > current_mb else "shrink") if resize else "keep"
+        reason = "size_mb %d MB, current %d MB (tolerance %d%%)" % (size.size_mb, current_mb, round(p["tolerance"] * 100))
+        set_mb = size.size_mb if resize else current_mb
+    else:
+        decision = settle_oplog_size(current_mb, size, p["grow_band"], p["shrink_band"] if p["shrink"] else None)
+        change, reason, set_mb = decision.action, decision.reason, decision.set_mb
     retention = p["min_retention_hours"] is not None and p["min_retention_hours"] != stats["min_retention_hours"]
     return {"host": host, "state": member.get("stateStr"), "current_mb": current_mb,
             "window_hours": None if window == float("inf") else round(window, 2),
             "min_retention_hours": stats["min_retention_hours"],
             "target_mb": size.size_mb, "limited_by": size.limited_by,
-            "set_mb": size.size_mb if resize else current_mb,
-            "action": "resize" if resize or retention else "keep"}
+            "set_mb": set_mb, "change": change, "reason": reason,
+            "action": "resize" if change != "keep" or retention else "keep"}
 
 
 def main():
@@ -189,6 +221,9 @@ def main():
         max_disk_fraction=dict(type="float", default=0.5),
         min_retention_hours=dict(type="float"),
         tolerance=dict(type="float", default=0.1),
+        grow_band=dict(type="float", default=0.25),
+        shrink_band=dict(type="float", default=1.0),
+        shrink=dict(type="bool", default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if require_pymongo():

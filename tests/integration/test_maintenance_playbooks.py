@@ -17,7 +17,7 @@ def test_oplog_playbook_plans_in_check_mode(playbook, small_oplog_set, tmp_path)
     result = playbook("playbooks/oplog.yml", inventory(tmp_path / "hosts.yml", small_oplog_set), "--check")
     assert result.returncode == 0, result.stdout
     assert "rs0: " in result.stdout and "%s 50 MB -> " % small_oplog_set.address in result.stdout
-    assert "(resize)" in result.stdout
+    assert "(resize, grow: " in result.stdout and "MB needed now is more than 50 MB + 25%" in result.stdout
 
 
 @pytest.mark.playbook

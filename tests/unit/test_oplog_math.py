@@ -16,6 +16,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     rate_from_samples,
     resize_needed,
     restore_seconds_for,
+    settle_oplog_size,
     window_hours,
 )
 
@@ -54,6 +55,65 @@ def test_size_is_clamped_to_mongod_and_disk_limits():
 def test_resize_is_idempotent_within_tolerance():
     assert not resize_needed(10000, 10500)
     assert resize_needed(10000, 12000)
+
+
+# -- settling (issue 12 item 6): a 48 h target grew every member 990 -> 1572 MB, and an immediate rerun
+# measured a new rate and grew them again to 1843 MB; in a GitOps loop the oplogs grew on every merge.
+
+def rate_for(size_mb, target_hours=8, headroom=1.5):
+    return size_mb * MB / (target_hours * headroom)
+
+
+def test_the_drill_settles_a_rerun_that_measures_17_percent_more_keeps_the_size():
+    first = settle_oplog_size(990, oplog_size_for(rate_for(1572, 48), target_hours=48))
+    assert (first.action, first.set_mb) == ("grow", 1572)
+    again = settle_oplog_size(1572, oplog_size_for(rate_for(1843, 48), target_hours=48))
+    assert (again.action, again.set_mb) == ("keep", 1572)
+    assert "within the band" in again.reason and "1843" in again.reason
+
+
+def test_grow_only_past_the_grow_band_shrink_only_past_the_shrink_band():
+    assert settle_oplog_size(10000, oplog_size_for(rate_for(12500))).action == "keep"  # +25%: at the band
+    grown = settle_oplog_size(10000, oplog_size_for(rate_for(12600)))
+    assert (grown.action, grown.set_mb) == ("grow", 12600)
+    assert settle_oplog_size(10000, oplog_size_for(rate_for(5000))).action == "keep"  # twice the need: kept
+    shrunk = settle_oplog_size(10000, oplog_size_for(rate_for(4900)))
+    assert (shrunk.action, shrunk.set_mb) == ("shrink", 4900)
+    assert settle_oplog_size(10000, oplog_size_for(rate_for(4900)), shrink_band=None).action == "keep"  # grow-only
+
+
+def test_the_floor_and_an_explicit_size_settle_at_once():
+    floor = oplog_size_for(rate_for(500))  # an 8 h target under 990 MB
+    assert settle_oplog_size(990, floor).action == "keep"
+    fixed = oplog_size_for(0)  # no rate: only what clamp gives
+    assert settle_oplog_size(990, fixed).action == "keep"
+
+
+def test_a_member_over_its_disk_limit_shrinks_within_the_grow_band():
+    limited = oplog_size_for(rate_for(60000), free_disk_bytes=70 * GB, current_size_bytes=40 * GB, max_disk_fraction=0.5)
+    assert limited.size_mb == 55 * 1024 and limited.limited_by
+    assert settle_oplog_size(40 * 1024, limited).action == "grow"  # 56320 > 40960 * 1.25
+    too_big = oplog_size_for(rate_for(60000), free_disk_bytes=10 * GB, current_size_bytes=40 * GB, max_disk_fraction=0.5)
+    assert too_big.size_mb == 25 * 1024
+    decided = settle_oplog_size(40 * 1024, too_big)
+    assert (decided.action, decided.set_mb) == ("shrink", 25 * 1024) and "disk" in decided.reason
+
+
+def test_bands_are_checked():
+    with pytest.raises(OplogMathError, match="grow_band"):
+        settle_oplog_size(990, oplog_size_for(GB), grow_band=-0.1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=1 * MB, max_value=50 * GB), st.floats(min_value=0.8, max_value=1.25),
+       st.floats(min_value=1, max_value=72), st.integers(min_value=990, max_value=200000))
+def test_a_rerun_with_a_rate_inside_the_band_changes_nothing(rate, drift, hours, start_mb):
+    first = settle_oplog_size(start_mb, oplog_size_for(rate, target_hours=hours))
+    same = settle_oplog_size(first.set_mb, oplog_size_for(rate, target_hours=hours))
+    assert same.action == "keep", (first, same)  # the same measurement: always settled
+    if first.action != "keep":  # right after a resize, a rate 20 % lower to 25 % higher changes nothing
+        second = settle_oplog_size(first.set_mb, oplog_size_for(rate * drift, target_hours=hours))
+        assert second.action == "keep", (first, second)
 
 
 def member(host="db1:27017", oldest=0, used=10 * GB, size=10 * GB, rate=GB, retention=0.0):
