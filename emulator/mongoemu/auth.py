@@ -182,7 +182,8 @@ DB_ADMIN = frozenset({"dropDatabase", "collMod", "createCollection", "dropCollec
                       "renameCollectionSameDB", "convertToCapped"})
 USER_ADMIN = frozenset({"createUser", "dropUser", "grantRole", "revokeRole", "viewUser",
                         "changePassword", "changeCustomData", "viewRole", "createRole",
-                        "dropRole", "updateUser"})
+                        "dropRole", "updateUser", "revokeRole",
+                        "setAuthenticationRestriction"})
 CLUSTER_MONITOR = frozenset({"serverStatus", "hostInfo", "getCmdLineOpts", "getLog",
                              "getParameter", "replSetGetStatus", "replSetGetConfig",
                              "listDatabases", "connPoolStats", "top", "inprog",
@@ -204,6 +205,7 @@ class RoleGrant:
     cluster_actions: frozenset[str] = frozenset()
     everything: bool = False
     admin_only: bool = False
+    privileges: tuple["Privilege", ...] = ()   # a user-defined role's own privileges
 
 
 BUILTIN_ROLES: dict[str, RoleGrant] = {
@@ -291,8 +293,13 @@ class AuthenticatedUser:
     user: str
     db: str
     roles: list[dict[str, str]] = field(default_factory=list)
+    # every role reached from ``roles`` with what it grants (built-in or user-defined), set by
+    # whoever can read admin.system.roles (commands.roles.resolve_user); None: built-ins only
+    resolved: list[tuple[str, RoleGrant]] | None = None
 
     def grants(self) -> list[tuple[str, RoleGrant]]:
+        if self.resolved is not None:
+            return self.resolved
         out = []
         for r in self.roles:
             grant = BUILTIN_ROLES.get(r.get("role", ""))
@@ -301,9 +308,10 @@ class AuthenticatedUser:
         return out
 
 
-def is_authorized(users: Iterable[AuthenticatedUser],
-                  needs: Iterable[tuple[str | None, str]]) -> bool:
-    """``needs`` is a list of (database or None for the cluster, action)."""
+def is_authorized(users: Iterable[Any], needs: Iterable[tuple[str | None, str]],
+                  collection: str | None = None) -> bool:
+    """``needs`` is a list of (database or None for the cluster, action); ``collection`` is the
+    collection the command acts on, for privileges granted on one collection."""
     grants = [g for u in users for g in u.grants()]
     for db, action in needs:
         ok = False
@@ -315,6 +323,8 @@ def is_authorized(users: Iterable[AuthenticatedUser],
             else:
                 ok = action in grant.any_db_actions or (role_db == db and
                                                         action in grant.db_actions)
+            if not ok and grant.privileges:
+                ok = any(p.covers(db, action, collection) for p in grant.privileges)
             if ok:
                 break
         if not ok:
@@ -337,4 +347,193 @@ def privileges_of(user: AuthenticatedUser) -> list[dict[str, Any]]:
         if grant.cluster_actions:
             privs.append({"resource": {"cluster": True},
                           "actions": sorted(grant.cluster_actions)})
+        for privilege in grant.privileges:
+            privs.append(privilege.to_doc())
     return privs
+
+
+# -- user-defined privileges (src/mongo/db/auth/privilege.cpp, resource_pattern.cpp) ----------
+
+# Every action type of src/mongo/db/auth/action_type.idl (7.0 and later) a privilege may name.
+ACTION_TYPES = frozenset("""
+addShard advanceClusterTime allCollectionStats analyze analyzeShardKey anyAction appendOplogNote
+applicationMessage applyOps auditConfigure auditLogRotate authCheck authSchemaUpgrade authenticate
+bypassDocumentValidation cleanupStructuredEncryptionData createDatabase emptycapped fsyncUnlock
+getChangeStreamState getCmdLineOpts getDatabaseVersion getLog grantPrivilegesToRole
+grantRolesToRole grantRolesToUser issueDirectShardOperations listCursors listSampledQueries
+moveCollection oidcListKeys oidcRefreshKeys querySettings repairDatabase replSetReconfig
+revokePrivilegesFromRole revokeRolesFromRole revokeRolesFromUser runTenantMigration
+setChangeStreamState transitionFromDedicatedConfigServer transitionToDedicatedConfigServer
+updateUser useTenant
+bypassWriteBlockingMode changeCustomData changeOwnCustomData changeOwnPassword
+changePassword changeStream checkFreeMonitoringStatus checkMetadataConsistency cleanupOrphaned
+clearJumboFlag closeAllDatabases collMod collStats compact compactStructuredEncryptionData
+configureQueryAnalyzer connPoolStats connPoolSync convertToCapped cpuProfiler createCollection
+createIndex createRole createSearchIndexes createUser dbCheck dbHash dbStats dropAllRolesFromDatabase
+dropAllUsersFromDatabase dropCollection dropConnections dropDatabase dropIndex dropRole
+dropSearchIndex dropUser enableProfiler enableSharding exportCollection find flushRouterConfig
+forceUUID fsync getClusterParameter getDefaultRWConcern getParameter getShardMap getShardVersion
+grantRole hostInfo impersonate importCollection indexStats inprog insert internal invalidateUserCache
+killAnyCursor killAnySession killCursors killop listCachedAndActiveUsers listCollections
+listDatabases listIndexes listSearchIndexes listSessions listShards logRotate moveChunk
+netstat oidReset operationMetrics planCacheIndexFilter planCacheRead planCacheWrite
+queryStatsRead queryStatsReadTransformed reIndex refineCollectionShardKey remove
+removeShard renameCollection renameCollectionSameDB replSetConfigure replSetGetConfig
+replSetGetStatus replSetHeartbeat replSetResizeOplog replSetStateChange reshardCollection
+resync revokeRole rotateCertificates runAsLessPrivilegedUser serverStatus setAuthenticationRestriction
+setClusterParameter setDefaultRWConcern setFeatureCompatibilityVersion setFreeMonitoring
+setParameter setUserWriteBlockMode shardCollection shardedDataDistribution shardingState
+shutdown splitChunk splitVector storageDetails top touch trafficRecord unlock update
+updateRole updateSearchIndex useUUID validate viewRole viewUser
+""".split())
+
+
+@dataclass(frozen=True)
+class Privilege:
+    """A resource document and its actions, as a role document holds them."""
+
+    db: str | None            # None: not a database/collection resource
+    collection: str | None
+    cluster: bool = False
+    any_resource: bool = False
+    actions: frozenset[str] = frozenset()
+
+    def covers(self, db: str | None, action: str, collection: str | None = None) -> bool:
+        """ResourcePattern matching as buildResourceSearchList (authorization_session_impl.cpp)
+        builds it: {db: "", collection: ""} is every normal resource (not local or config),
+        {db: "", collection: c} the collection c of any database."""
+        if action not in self.actions and "anyAction" not in self.actions:
+            return False
+        if self.any_resource:
+            return True
+        if self.cluster or db is None:
+            return self.cluster and db is None
+        if self.db == "" and self.collection == "":
+            return db not in ("local", "config")
+        if self.db == "":
+            return collection == self.collection
+        if self.db != db:
+            return False
+        return self.collection == "" or collection == self.collection
+
+    def resource_doc(self) -> dict[str, Any]:
+        if self.any_resource:
+            return {"anyResource": True}
+        if self.cluster:
+            return {"cluster": True}
+        return {"db": self.db, "collection": self.collection}
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"resource": self.resource_doc(), "actions": sorted(self.actions)}
+
+
+def parse_privilege(doc: Any, command: str) -> Privilege:
+    """One element of a "privileges" array (ParsedPrivilege / ParsedResource IDL): errors as
+    mongod's parser reports them, BadValue for anything malformed."""
+    if not isinstance(doc, dict):
+        raise MongoError(14, f"BSON field '{command}.privileges' is the wrong type, expected "
+                             "type 'object'")
+    resource = doc.get("resource")
+    actions = doc.get("actions")
+    if not isinstance(resource, dict):
+        raise MongoError(40414, f"BSON field '{command}.privileges.resource' is missing but a "
+                                "required field")
+    if not isinstance(actions, list):
+        raise MongoError(40414, f"BSON field '{command}.privileges.actions' is missing but a "
+                                "required field")
+    for key in doc:
+        if key not in ("resource", "actions"):
+            raise MongoError(40415, f"BSON field '{command}.privileges.{key}' is an unknown "
+                                    "field.")
+    bad = [a for a in actions if not isinstance(a, str) or a not in ACTION_TYPES]
+    if bad:
+        raise MongoError(2, f"Unknown action type in privilege set: {bad[0]}")
+    keys = set(resource)
+    if keys == {"cluster"} and resource["cluster"] is True:
+        return Privilege(None, None, cluster=True, actions=frozenset(actions))
+    if keys == {"anyResource"} and resource["anyResource"] is True:
+        return Privilege(None, None, any_resource=True, actions=frozenset(actions))
+    if keys == {"db", "collection"} and isinstance(resource["db"], str) and \
+            isinstance(resource["collection"], str):
+        return Privilege(resource["db"], resource["collection"], actions=frozenset(actions))
+    raise MongoError(2, "resource must have exactly one of cluster: true, anyResource: true, "
+                        "or a db and collection pair")
+
+
+def privileges_from_docs(docs: Iterable[Any], command: str) -> list[Privilege]:
+    """Parse and merge (Privilege::addPrivilegeToPrivilegeVector: one entry per resource)."""
+    merged: dict[tuple[Any, ...], Privilege] = {}
+    for doc in docs:
+        p = parse_privilege(doc, command)
+        key = (p.db, p.collection, p.cluster, p.any_resource)
+        old = merged.get(key)
+        merged[key] = p if old is None else Privilege(p.db, p.collection, p.cluster,
+                                                      p.any_resource, old.actions | p.actions)
+    return list(merged.values())
+
+
+# -- authenticationRestrictions (src/mongo/db/auth/address_restriction.cpp, restriction*.h) ----
+
+
+def check_restrictions(value: Any, command: str) -> list[dict[str, Any]]:
+    """getRawAuthenticationRestrictions: an array of {clientSource?, serverAddress?} documents,
+    each naming at least one, every entry a CIDR block or an address."""
+    import ipaddress
+
+    if not isinstance(value, list):
+        raise MongoError(14, f"BSON field '{command}.authenticationRestrictions' is the wrong "
+                             f"type '{type(value).__name__}', expected type 'array'")
+    out = []
+    for doc in value:
+        if not isinstance(doc, dict):
+            raise MongoError(12, "'authenticationRestrictions' array sub-documents must be "
+                                 "address restriction objects")
+        for key in doc:
+            if key not in ("clientSource", "serverAddress"):
+                raise MongoError(2, f"BSON field 'address restriction.{key}' is an unknown "
+                                    "field.")
+        if "clientSource" not in doc and "serverAddress" not in doc:
+            raise MongoError(162, "At least one of 'clientSource' and/or 'serverAddress' must "
+                                  "be set")
+        clean: dict[str, Any] = {}
+        for key in ("clientSource", "serverAddress"):
+            if key not in doc:
+                continue
+            entries = doc[key]
+            if isinstance(entries, str):
+                entries = [entries]
+            if not isinstance(entries, list):
+                raise MongoError(2, f"BSON field 'address restriction.{key}' is the wrong type")
+            for entry in entries:
+                try:
+                    ipaddress.ip_network(str(entry), strict=False)
+                except ValueError:
+                    raise MongoError(2, f"'{entry}' is not a valid CIDR range") from None
+            clean[key] = list(entries)
+        out.append(clean)
+    return out
+
+
+def restrictions_met(documents: list[dict[str, Any]], client_ip: str, server_ip: str) -> bool:
+    """RestrictionDocument semantics: met when any one document is met; a document is met when
+    each of its restrictions is (clientSource: the peer address, serverAddress: the address the
+    connection arrived at, each in one of the listed ranges). No documents: met."""
+    import ipaddress
+
+    if not documents:
+        return True
+
+    def inside(address: str, ranges: list[str]) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(r, strict=False) for r in ranges)
+
+    for doc in documents:
+        if "clientSource" in doc and not inside(client_ip, doc["clientSource"]):
+            continue
+        if "serverAddress" in doc and not inside(server_ip, doc["serverAddress"]):
+            continue
+        return True
+    return False

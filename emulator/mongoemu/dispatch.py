@@ -331,7 +331,9 @@ class Dispatcher:
         if spec.needs is None:
             return
         needs = spec.needs(ctx)
-        if not is_authorized(conn.users, needs):
+        # a privilege may name one collection (user-defined roles): the command's own
+        collection = ctx.arg if isinstance(ctx.arg, str) else None
+        if not is_authorized(conn.users, needs, collection):
             raise MongoError(13, f"not authorized on {ctx.db} to execute command "
                                  f"{{ {ctx.name}: {_brief(ctx.arg)} }}")
 

@@ -2,4 +2,5 @@
 
 
 def load_all() -> None:
-    from mongoemu.commands import admin, catalog, crud, handshake, replset, users  # noqa: F401
+    from mongoemu.commands import (admin, catalog, crud, handshake, replset, roles,  # noqa: F401
+                                   users)

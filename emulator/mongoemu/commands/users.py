@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from bson import Binary
 
-from mongoemu.auth import (MECHANISMS, AuthenticatedUser, ScramConversation, make_credentials,
-                           role_exists, scram_continue, scram_start)
+from mongoemu.auth import (MECHANISMS, AuthenticatedUser, ScramConversation,
+                           check_restrictions, make_credentials, restrictions_met, role_exists,
+                           scram_continue, scram_start)
+from mongoemu.commands.roles import resolve_roles, resolve_user, role_known
 from mongoemu.dispatch import Ctx, command
 from mongoemu.errors import MongoError
 
@@ -137,6 +139,8 @@ def cmd_sasl_continue(ctx: Ctx) -> dict[str, Any]:
             pass
         user = AuthenticatedUser(user=conv.user, db=conv.db,
                                  roles=_roles_of(ctx.server, conv.db, conv.user))
+        resolve_user(ctx.server, user)
+        _check_authentication_restrictions(ctx, conv, user)
         ctx.conn.users = [u for u in ctx.conn.users if not (u.db == user.db)] + [user]
         ctx.server.logger.info("ACCESS", 5286306, f"conn{ctx.conn.id}",
                                "Successfully authenticated",
@@ -148,6 +152,30 @@ def cmd_sasl_continue(ctx: Ctx) -> dict[str, Any]:
             "ok": 1.0}
 
 
+def _check_authentication_restrictions(ctx: Ctx, conv: ScramConversation,
+                                       user: AuthenticatedUser) -> None:
+    """AuthorizationSessionImpl::addAndAuthorizeUser: User::validateRestrictions against the
+    connection's client and server addresses - the user's own restrictions, then every
+    inherited role's; unmet, mongod logs 20240 and authentication fails."""
+    doc = _user_doc(ctx.server, conv.db, conv.user) or {}
+    client_ip, server_ip = ctx.conn.peer[0], ctx.conn.local[0]
+    reason = None
+    if not restrictions_met(doc.get("authenticationRestrictions", []), client_ip, server_ip):
+        reason = "Evaluation of direct authentication restrictions failed"
+    else:
+        for inherited in resolve_roles(ctx.server, user.roles)[2]:
+            if not restrictions_met(inherited, client_ip, server_ip):
+                reason = "Evaluation of indirect authentication restrictions failed"
+                break
+    if reason is None:
+        return
+    ctx.server.logger.info("ACCESS", 20240, f"conn{ctx.conn.id}",
+                           "Failed to acquire user because of unmet authentication "
+                           "restrictions", user={"user": conv.user, "db": conv.db},
+                           reason=f"{reason}: client {client_ip}, server {server_ip}")
+    raise MongoError(18, "Authentication failed.")
+
+
 @command("authenticate", requires_auth=False)
 def cmd_authenticate(ctx: Ctx) -> dict[str, Any]:
     raise MongoError(334, f"Received authentication for mechanism "
@@ -157,7 +185,7 @@ def cmd_authenticate(ctx: Ctx) -> dict[str, Any]:
 # -- user management -------------------------------------------------------------------------
 
 
-def _normalize_roles(roles: Any, db: str) -> list[dict[str, str]]:
+def _normalize_roles(roles: Any, db: str, server: "Server | None" = None) -> list[dict[str, str]]:
     if not isinstance(roles, list):
         raise MongoError(14, "\"roles\" argument must be an array")
     out = []
@@ -168,7 +196,8 @@ def _normalize_roles(roles: Any, db: str) -> list[dict[str, str]]:
             role = {"role": str(r["role"]), "db": str(r.get("db", db))}
         else:
             raise MongoError(2, "Role names must be either strings or objects")
-        if not role_exists(role["role"], role["db"]):
+        if not role_exists(role["role"], role["db"]) and not (
+                server is not None and role_known(server, role["role"], role["db"])):
             raise MongoError(31, f"Could not find role: {role['role']}@{role['db']}")
         if role not in out:
             out.append(role)
@@ -204,7 +233,17 @@ def _roles_granted_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
 
 
 def _create_user_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
-    return [(ctx.db, "createUser"), *_roles_granted_needs(ctx)]
+    needs = [(ctx.db, "createUser"), *_roles_granted_needs(ctx)]
+    if ctx.cmd.get("authenticationRestrictions"):
+        needs.append((ctx.db, "setAuthenticationRestriction"))
+    return needs
+
+
+def _update_user_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
+    needs = [(ctx.db, "updateUser")]
+    if "authenticationRestrictions" in ctx.cmd:
+        needs.append((ctx.db, "setAuthenticationRestriction"))
+    return needs
 
 
 @command("createUser", write=True, needs=_create_user_needs)
@@ -223,7 +262,7 @@ def cmd_create_user(ctx: Ctx) -> dict[str, Any]:
             raise MongoError(2, "Password cannot be empty")
     if "roles" not in ctx.cmd:
         raise MongoError(2, "\"createUser\" command requires a \"roles\" array")
-    roles = _normalize_roles(ctx.cmd["roles"], ctx.db)
+    roles = _normalize_roles(ctx.cmd["roles"], ctx.db, ctx.server)
     mechs = _mechanisms(ctx)
     if _user_doc(ctx.server, ctx.db, name) is not None:
         raise MongoError(51003, f"User \"{name}@{ctx.db}\" already exists")
@@ -233,6 +272,10 @@ def cmd_create_user(ctx: Ctx) -> dict[str, Any]:
                            "roles": roles}
     if "customData" in ctx.cmd:
         doc["customData"] = ctx.cmd["customData"]
+    if "authenticationRestrictions" in ctx.cmd:
+        restrictions = check_restrictions(ctx.cmd["authenticationRestrictions"], "createUser")
+        if restrictions:
+            doc["authenticationRestrictions"] = restrictions
     with ctx.storage.transaction(journal=True):
         ctx.storage.insert(USERS_NS, doc)
     ctx.server.repl.log_op("i", USERS_NS, doc, o2={"_id": doc["_id"]})
@@ -256,9 +299,10 @@ def _save_user(ctx: Ctx, rid: int, doc: dict[str, Any]) -> None:
         for u in conn.users:
             if u.db == doc["db"] and u.user == doc["user"]:
                 u.roles = list(doc.get("roles", []))
+                resolve_user(ctx.server, u)
 
 
-@command("updateUser", write=True, needs=_user_needs("updateUser"))
+@command("updateUser", write=True, needs=_update_user_needs)
 def cmd_update_user(ctx: Ctx) -> dict[str, Any]:
     rid, doc = _require_user(ctx, ctx.arg)
     doc = dict(doc)
@@ -268,10 +312,17 @@ def cmd_update_user(ctx: Ctx) -> dict[str, Any]:
             raise MongoError(2, "Password cannot be empty")
         doc["credentials"] = make_credentials(doc["user"], pwd, _mechanisms(ctx))
     if "roles" in ctx.cmd:
-        doc["roles"] = _normalize_roles(ctx.cmd["roles"], ctx.db)
+        doc["roles"] = _normalize_roles(ctx.cmd["roles"], ctx.db, ctx.server)
     if "customData" in ctx.cmd:
         doc["customData"] = ctx.cmd["customData"]
-    if not any(k in ctx.cmd for k in ("pwd", "roles", "customData", "mechanisms")):
+    if "authenticationRestrictions" in ctx.cmd:
+        restrictions = check_restrictions(ctx.cmd["authenticationRestrictions"], "updateUser")
+        if restrictions:
+            doc["authenticationRestrictions"] = restrictions
+        else:
+            doc.pop("authenticationRestrictions", None)
+    if not any(k in ctx.cmd for k in ("pwd", "roles", "customData", "mechanisms",
+                                       "authenticationRestrictions")):
         raise MongoError(2, "Must specify at least one field to update in updateUser")
     _save_user(ctx, rid, doc)
     return {"ok": 1.0}
@@ -300,7 +351,7 @@ def cmd_drop_all_users(ctx: Ctx) -> dict[str, Any]:
 @command("grantRolesToUser", write=True, needs=_user_needs("grantRole"))
 def cmd_grant_roles(ctx: Ctx) -> dict[str, Any]:
     rid, doc = _require_user(ctx, ctx.arg)
-    roles = _normalize_roles(ctx.cmd.get("roles"), ctx.db)
+    roles = _normalize_roles(ctx.cmd.get("roles"), ctx.db, ctx.server)
     doc = dict(doc)
     current = list(doc.get("roles", []))
     for r in roles:
@@ -314,7 +365,7 @@ def cmd_grant_roles(ctx: Ctx) -> dict[str, Any]:
 @command("revokeRolesFromUser", write=True, needs=_user_needs("revokeRole"))
 def cmd_revoke_roles(ctx: Ctx) -> dict[str, Any]:
     rid, doc = _require_user(ctx, ctx.arg)
-    roles = _normalize_roles(ctx.cmd.get("roles"), ctx.db)
+    roles = _normalize_roles(ctx.cmd.get("roles"), ctx.db, ctx.server)
     doc = dict(doc)
     doc["roles"] = [r for r in doc.get("roles", []) if r not in roles]
     _save_user(ctx, rid, doc)
@@ -331,8 +382,11 @@ def _users_info_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
     return [(ctx.db, "viewUser")]
 
 
-def _public_user(doc: dict[str, Any], show_credentials: bool,
-                 show_privileges: bool) -> dict[str, Any]:
+def _public_user(server: "Server", doc: dict[str, Any], show_credentials: bool,
+                 show_privileges: bool, show_restrictions: bool = False) -> dict[str, Any]:
+    """User::reportForUsersInfo: with showPrivileges or showAuthenticationRestrictions the
+    inherited roles (the whole role graph), privileges and roles' restrictions; the user's own
+    authenticationRestrictions only with showAuthenticationRestrictions."""
     out = {"_id": doc["_id"], "userId": doc.get("userId"), "user": doc["user"], "db": doc["db"],
            "roles": doc.get("roles", [])}
     if "customData" in doc:
@@ -340,12 +394,16 @@ def _public_user(doc: dict[str, Any], show_credentials: bool,
     out["mechanisms"] = [m for m in MECHANISMS if m in doc.get("credentials", {})]
     if show_credentials:
         out["credentials"] = doc.get("credentials", {})
-    if show_privileges:
+    if show_privileges or show_restrictions:
         from mongoemu.auth import privileges_of
 
-        out["inheritedRoles"] = doc.get("roles", [])
+        reachable, grants, inherited = resolve_roles(server, doc.get("roles", []))
+        out["inheritedRoles"] = reachable
         out["inheritedPrivileges"] = privileges_of(
-            AuthenticatedUser(doc["user"], doc["db"], doc.get("roles", [])))
+            AuthenticatedUser(doc["user"], doc["db"], doc.get("roles", []), resolved=grants))
+        out["inheritedAuthenticationRestrictions"] = inherited
+    if show_restrictions:
+        out["authenticationRestrictions"] = doc.get("authenticationRestrictions", [])
     return out
 
 
@@ -373,6 +431,11 @@ def cmd_users_info(ctx: Ctx) -> dict[str, Any]:
         raise MongoError(2, "User and role names must be either strings or objects")
     show_credentials = bool(ctx.cmd.get("showCredentials"))
     show_privileges = bool(ctx.cmd.get("showPrivileges"))
+    show_restrictions = bool(ctx.cmd.get("showAuthenticationRestrictions"))
+    if (show_privileges or show_restrictions) and (wanted is None or ctx.cmd.get("filter")):
+        # user_management_commands.cpp, usersInfo
+        raise MongoError(20, "Privilege or restriction details require exact-match usersInfo "
+                             "queries")
     users = []
     for _, doc in ctx.storage.scan(USERS_NS):
         key = (doc.get("user"), doc.get("db"))
@@ -381,7 +444,8 @@ def cmd_users_info(ctx: Ctx) -> dict[str, Any]:
                 continue
         elif key not in wanted:
             continue
-        users.append(_public_user(doc, show_credentials, show_privileges))
+        users.append(_public_user(ctx.server, doc, show_credentials, show_privileges,
+                                  show_restrictions))
     flt = ctx.cmd.get("filter")
     if flt:
         from mongoemu.query import Matcher
@@ -389,33 +453,3 @@ def cmd_users_info(ctx: Ctx) -> dict[str, Any]:
         m = Matcher(flt)
         users = [u for u in users if m(u)]
     return {"users": users, "ok": 1.0}
-
-
-@command("rolesInfo", needs=[("db", "viewRole")])
-def cmd_roles_info(ctx: Ctx) -> dict[str, Any]:
-    from mongoemu.auth import BUILTIN_ROLES
-
-    roles = []
-    arg = ctx.arg
-    names: list[tuple[str, str]] = []
-    if isinstance(arg, str):
-        names = [(arg, ctx.db)]
-    elif isinstance(arg, dict) and "role" in arg:
-        names = [(arg["role"], arg.get("db", ctx.db))]
-    elif isinstance(arg, list):
-        for item in arg:
-            names.append((item, ctx.db) if isinstance(item, str)
-                         else (item["role"], item.get("db", ctx.db)))
-    elif ctx.cmd.get("showBuiltinRoles"):
-        names = [(r, ctx.db) for r in BUILTIN_ROLES if role_exists(r, ctx.db)
-                 and r != "__system"]
-    for role, db in names:
-        if role_exists(role, db):
-            roles.append({"role": role, "db": db, "isBuiltin": True, "roles": [],
-                          "inheritedRoles": []})
-    return {"roles": roles, "ok": 1.0}
-
-
-@command("createRole", needs=[("db", "createRole")], localhost_exception=True)
-def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
-    raise MongoError(115, "user-defined roles are not supported by mongoemu")
