@@ -17,6 +17,14 @@ __metaclass__ = type
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, normalize_host
 
 
+# An arbiter "does not maintain a data set" and holds no users (MongoDB manual, Replica Set Arbiter);
+# its dbPath holds only its local database (the set's config, its own state), which a wiped arbiter
+# gets back from the set's heartbeats. An initial sync never runs on one: mongod skips data
+# replication for an arbiter (src/mongo/db/repl/replication_coordinator_impl.cpp).
+ARBITER_REASON = ("%s is an arbiter: it holds no data (only its local database: the set's config, which it gets "
+                  "again from the other members), so there is nothing to resync")
+
+
 def resync_check(summary, config, member, data_size_bytes, throughput_bytes_per_second, safety_factor=2.0,
                  votes_margin=0):
     """Returns {allowed, reasons, facts}. `summary` is replset_status.summarize_status's output
@@ -28,6 +36,9 @@ def resync_check(summary, config, member, data_size_bytes, throughput_bytes_per_
     me = rows.get(host)
     if me is None:
         return {"allowed": False, "reasons": ["%s is not a member of set %s" % (host, summary.get("set"))], "facts": {}}
+    mine = cfg.member_by_host(host)
+    if mine is not None and mine.arbiter:
+        return {"allowed": False, "reasons": [ARBITER_REASON % host], "facts": {}}
     # the member itself may be in any state: a stale (RECOVERING) or crashed (DOWN) member is what
     # one resyncs; every other member must be healthy
     others = [r for r in summary["members"] if r["host"] != host]

@@ -154,19 +154,23 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.validation import r
 
 
 def read_config(conn, seeds):
-    """The config as any reachable seed has it."""
+    """The config as any reachable data-bearing seed has it (an arbiter's needs a login it cannot give)."""
     problems = []
     for host in seeds:
         try:
-            return to_json_view(conn.config(direct_host=host))
+            return to_json_view(conn.config(direct_host=host))  # MemberIsArbiter on an arbiter: the next seed
         except ConnectionProblem as exc:
             problems.append(str(exc))
     raise ConnectionProblem("no seed answered replSetGetConfig: %s" % "; ".join(problems))
 
 
 def probe(conn, host):
-    """A member's state and newest optime, and the optimes it last saw from the others."""
+    """A member's state and newest optime, and the optimes it last saw from the others. An
+    arbiter is probed with hello only (no login: it holds no users); answering, it counts as a
+    live vote, in state ARBITER (7) and without an optime."""
     try:
+        if conn.is_arbiter(host):
+            return Probe(host, True, state=7), {}
         status = conn.status(direct_host=host)
     except ConnectionProblem as exc:
         return Probe(host, False, error=str(exc)), {}

@@ -19,6 +19,8 @@ description:
     to spare; that it does not hold the only up-to-date copy; and that the best sync source's oplog window
     exceeds the estimated initial sync time (the member's data size over O(throughput_mb_s)) times
     O(safety_factor).
+  - An arbiter is refused with its own reason - it holds no data, so there is nothing to resync - and is
+    never logged in to (it has no users).
   - Read-only. Check mode behaves the same.
 author:
   - quorum.mongodb developers (!UNKNOWN)
@@ -125,6 +127,8 @@ def data_size(conn, member, status):
     """The member's databases' size on disk; when the set sees it down (crashed, or stopped),
     the primary's - what its initial sync will copy."""
     me = [m for m in status.get("members", []) if normalize_host(m.get("name")) == member]
+    if me and me[0].get("state") == 7:
+        return 0  # an arbiter holds no data (and accepts no login: nothing is asked of it)
     if me and me[0].get("health"):
         return conn.admin("listDatabases", direct_host=member).get("totalSize", 0)
     return conn.admin("listDatabases").get("totalSize", 0)

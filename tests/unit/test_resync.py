@@ -60,3 +60,14 @@ def test_the_member_itself_may_be_down_or_stale():
     assert member_down["allowed"], member_down["reasons"]
     other_down = resync_check(summary([(1, 100), (8, 0), (2, 100)]), CONFIG, "h2", GB, 10 ** 9)
     assert any("the set is not healthy: h1:27017 DOWN" in r for r in other_down["reasons"])
+
+
+def test_an_arbiter_is_refused_it_has_nothing_to_resync():
+    # an arbiter holds no data (MongoDB manual, Replica Set Arbiter): its one reason says so
+    config = dict(CONFIG, members=CONFIG["members"][:2] + [{"_id": 2, "host": "h2:27017", "arbiterOnly": True}])
+    status = {"set": "rs0", "members": [member(0, 1, 100), member(1, 2, 100), member(2, 7, 0)]}
+    answer = resync_check(summarize_status(status, config, {"h0:27017": 24.0, "h1:27017": 24.0}), config, "h2",
+                          0, 10 ** 9)
+    assert not answer["allowed"]
+    assert answer["reasons"] == ["h2:27017 is an arbiter: it holds no data (only its local database: the set's "
+                                 "config, which it gets again from the other members), so there is nothing to resync"]
