@@ -82,6 +82,8 @@ def authenticate_x509(ctx: "Ctx", db: str, user: Any) -> dict[str, Any]:
         if doc is None:
             raise MongoError(11, f"Could not find user \"{subject}\" for db \"{EXTERNAL_DB}\"")
         authenticated = AuthenticatedUser(user=subject, db=EXTERNAL_DB, roles=list(doc.get("roles", [])))
+        from mongoemu.commands.roles import resolve_user
+        resolve_user(server, authenticated)  # user-defined roles, as for a SCRAM login
     ctx.conn.users = [u for u in ctx.conn.users if u.db != authenticated.db] + [authenticated]
     server.logger.info("ACCESS", 5286306, f"conn{ctx.conn.id}", "Successfully authenticated",
                        client=f"{ctx.conn.peer[0]}:{ctx.conn.peer[1]}", mechanism="MONGODB-X509",

@@ -127,3 +127,53 @@ def test_member_with_tls_and_a_broken_change_refused_before_restart(playbook, pk
     finally:
         if pid is not None:
             stop_pid(pid)
+
+
+@pytest.mark.emulator
+def test_x509_members_and_a_module_authenticating_with_its_certificate(playbook, pki, tmp_path):
+    """The role runs a member with clusterAuthMode x509 (no keyFile: authorization comes with x509);
+    rs_status connects over TLS as the $external user of its (passphrase-protected) certificate."""
+    host, port = pick_address()
+    base = tmp_path / "member"
+    ca_file = pki.write(tmp_path, "ca.pem", pki.ca_pem)
+    ops_pem = pki.write(tmp_path, "ops.pem", pki.pem("ops", unit="operators", usages=("client",), password="ops-pw"))
+    member_identity = pki.write(tmp_path, "member-client.pem", pki.pem("bootstrap", usages=("client",)))
+    pid = None
+    try:
+        first = playbook(ROLE, inventory(tmp_path / "hosts.yml", base, host, port, mongodb_replset_name="rsx",
+                                         mongod_tls_mode="requireTLS", mongod_cluster_auth_mode="x509",
+                                         mongod_tls_ca_content=pki.ca_pem,
+                                         mongod_tls_certificate_key_content=pki.pem(host, hosts=[host])))
+        assert first.returncode == 0, first.stdout
+        pid = running_pid(base)
+        conf = yaml.safe_load((base / "mongod.conf").read_text())
+        assert conf["security"] == {"clusterAuthMode": "x509", "authorization": "enabled"}
+        assert conf["replication"] == {"replSetName": "rsx"}
+
+        # A certificate with the members' O/OU is the internal user: initiate, add the ops user.
+        internal = MongoClient(host, port, directConnection=True, tls=True, tlsCAFile=str(ca_file),
+                               tlsCertificateKeyFile=str(member_identity), authMechanism="MONGODB-X509",
+                               serverSelectionTimeoutMS=5000)
+        internal.admin.command("replSetInitiate", {"_id": "rsx", "members": [{"_id": 0, "host": "%s:%d" % (host, port)}]})
+        ops_subject = "CN=ops,OU=operators,O=quorum members"
+        internal["$external"].command("createUser", ops_subject, roles=[{"role": "clusterMonitor", "db": "admin"}])
+        internal.close()
+
+        args = ["-e", "member=%s:%d" % (host, port), "-e", "set_name=rsx", "-e", "client_pem=%s" % ops_pem]
+        status = playbook("tests/integration/files/x509_status.yml", "localhost,",
+                          *args, "-e", "ca_file=%s" % ca_file, "-e", "client_pem_password=ops-pw")
+        assert status.returncode == 0, status.stdout
+        assert "primary %s:%d" % (host, port) in status.stdout
+        assert "ops-pw" not in status.stdout
+
+        locked = playbook("tests/integration/files/x509_status.yml", "localhost,", *args, "-e", "ca_file=%s" % ca_file)
+        assert locked.returncode != 0
+        assert "tls_certificate_key_file %s: the private key is encrypted and tls_certificate_key_file_password " \
+               "is not set" % ops_pem in locked.stdout
+        untrusting = playbook("tests/integration/files/x509_status.yml", "localhost,", *args,
+                              "-e", "client_pem_password=ops-pw")
+        assert untrusting.returncode != 0
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusting.stdout
+    finally:
+        if pid is not None:
+            stop_pid(pid)

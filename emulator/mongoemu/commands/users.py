@@ -178,6 +178,9 @@ def _check_authentication_restrictions(ctx: Ctx, conv: ScramConversation,
 
 @command("authenticate", requires_auth=False)
 def cmd_authenticate(ctx: Ctx) -> dict[str, Any]:
+    if ctx.cmd.get("mechanism") == "MONGODB-X509":
+        from mongoemu.x509 import authenticate_x509
+        return authenticate_x509(ctx, ctx.db, ctx.cmd.get("user"))
     raise MongoError(334, f"Received authentication for mechanism "
                           f"{ctx.cmd.get('mechanism', 'MONGODB-CR')} which is not enabled")
 
