@@ -19,10 +19,11 @@ description:
   - Otherwise it runs C(replSetReconfig) with C(force) on the most up-to-date survivor, keeping only the
     survivors (or keeping the lost members with votes 0 and priority 0, O(lost_members=keep)), and waits
     for a primary.
-  - Returns the members removed, the version jump mongod made, and the newest optime among the survivors
-    against the last one seen from the lost members - the window of writes that may be rolled back when
-    they return. Afterwards, playbooks/reconfig.yml with the full inventory brings returning members back
-    through the normal safe plan.
+  - Returns the members removed, the version jump mongod made, and what may be lost, never understated - per
+    survivor its newest write and the commit point it last saw, when it last heard from each lost member and
+    that member's newest write then, and the span of writes that may be lost up to now - with the fault
+    tolerance the forced config leaves and the next step. Afterwards, playbooks/reconfig.yml with the full
+    inventory brings returning members back through the normal safe plan.
   - Check mode probes and plans, and changes nothing.
 author:
   - quorum.mongodb developers (!UNKNOWN)
