@@ -78,6 +78,8 @@ class Logger:
                                   "msg": msg}
         if attr:
             record["attr"] = _to_jsonable(attr)
+        if warning_at_startup:  # logv2's LogTag::kStartupWarnings: a top-level "tags" array
+            record["tags"] = ["startupWarnings"]
         line = json.dumps(record, separators=(",", ":"))
         with self._lock:
             self.total_lines += 1

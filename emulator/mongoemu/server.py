@@ -248,11 +248,9 @@ class Server:
         loop.add_signal_handler(signal.SIGUSR1, self.logger.rotate)
         accept_tasks = [loop.create_task(self._accept_loop(sock)) for sock in self.sockets]
         accept_tasks.append(loop.create_task(self._housekeeping()))
-        if not self.config.auth_enabled:
-            self.logger.log("W", "CONTROL", 22120, "initandlisten", "Access control is not "
-                            "enabled for the database. Read and write access to data and "
-                            "configuration is unrestricted", {"tags": ["startupWarnings"]},
-                            warning_at_startup=True)
+        from mongoemu.startup_warnings import log_startup_warnings
+
+        log_startup_warnings(self.config, self.logger)
         ssl_mode = "off" if not self.ssl_context else "on"
         self.logger.info("NETWORK", 23016, "listener", "Waiting for connections",
                          port=self.config.port, ssl=ssl_mode)

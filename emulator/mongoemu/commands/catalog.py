@@ -201,6 +201,8 @@ def cmd_create(ctx: Ctx) -> dict[str, Any]:
             options["max"] = int(to_number(options["max"]))
     else:
         options.pop("capped", None)
+    if options.get("validator") == {}:  # CollectionOptions::appendBSON omits an empty one
+        del options["validator"]
     ns = ctx.ns(coll)
     existing = ctx.storage.get(ns)
     if existing is not None:
@@ -291,6 +293,10 @@ def cmd_coll_mod(ctx: Ctx) -> dict[str, Any]:
     for key in ("validator", "validationLevel", "validationAction"):
         if key in ctx.cmd:
             options[key] = ctx.cmd[key]
+    # CollectionOptions::appendBSON (collection_options.cpp) writes "validator" only when it is
+    # not empty: collMod {validator: {}} removes it from the catalog and listCollections
+    if options.get("validator") == {}:
+        del options["validator"]
     ctx.storage.update_options(ns, options)
     return {"ok": 1.0}
 
