@@ -149,7 +149,12 @@ joining:
   returned: when the plan adds members
   type: list
   elements: dict
-  sample: [{"host": "db4.example.net:27017", "ready": false, "found": "does not answer hello (connection refused)", "fix": "start mongod there with replication.replSetName: rs0 (the quorum.mongodb.mongod role does), or take the host out of the inventory"}]
+  sample:
+    - host: db4.example.net:27017
+      ready: false
+      found: does not answer hello (connection refused)
+      fix: "start mongod there with replication.replSetName: rs0 (the quorum.mongodb.mongod role does), or take the host
+        out of the inventory"
 notes:
   description: What did not go as planned without failing the run, such as a priority takeover that did not come.
   returned: when there is something to say

@@ -6,7 +6,6 @@ must say so: it used to compare the optimes both sides had at their last contact
 (replSetGetStatus lastHeartbeatRecv / lastAppliedWallTime, as mongod keeps them for a DOWN
 member: topology_coordinator.cpp TopologyCoordinator::prepareStatusResponse, member_data.cpp
 MemberData::setDownValues), and what fault tolerance the forced config leaves."""
-import threading
 import time
 
 import pytest
@@ -47,8 +46,8 @@ def freeze_write_and_lose(cluster):
 
 @pytest.mark.playbook
 @pytest.mark.emulator
-def test_the_report_covers_majority_writes_acknowledged_while_the_survivors_were_frozen(recorded_play,
-                                                                                       replica_set):
+def test_the_report_covers_majority_writes_acknowledged_while_the_survivors_were_frozen(
+        recorded_play, replica_set):
     cluster = replica_set([MemberSpec(tags={"dc": "dc1"}), MemberSpec(tags={"dc": "dc1"}),
                            MemberSpec(tags={"dc": "dc2"}, priority=2), MemberSpec(tags={"dc": "dc2"}),
                            MemberSpec(tags={"dc": "dc3"})], "drill", primary=2)
