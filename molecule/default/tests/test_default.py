@@ -10,13 +10,17 @@ import pytest
 import testinfra.utils.ansible_runner
 import yaml
 from pymongo import MongoClient, WriteConcern
-from pymongo.errors import OperationFailure
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]))
 MEMBERS = sorted(RUNNER.get_hosts("rs_molecule_default"))
 testinfra_hosts = MEMBERS
 
 MEMBERS_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "members")
+PKI_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pki")  # written by create.yml (pki.py)
+# Every member requires TLS; this client certificate is the one the playbooks' modules present.
+TLS = dict(tls=True, tlsCAFile=os.path.join(PKI_DIR, "ca.pem"),
+           tlsCertificateKeyFile=os.path.join(PKI_DIR, "client.pem"))
 
 
 def inventory(name):
@@ -33,7 +37,7 @@ def admin_client(**kwargs):
     variables = inventory(MEMBERS[0])
     return MongoClient([address(m) for m in MEMBERS], replicaSet=variables["mongodb_replset_name"],
                        username=variables["mongodb_login_user"], password=variables["mongodb_login_password"],
-                       serverSelectionTimeoutMS=10000, **kwargs)
+                       serverSelectionTimeoutMS=10000, **TLS, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,10 @@ def test_mongod_conf_content_and_mode(host):
     assert conf.is_file
     assert conf.mode == 0o640
     parsed = yaml.safe_load(conf.content_string)
-    assert parsed["net"] == {"port": variables["mongodb_port"], "bindIp": variables["mongodb_host"]}
+    tls_dir = os.path.join(base, "tls")
+    assert parsed["net"] == {"port": variables["mongodb_port"], "bindIp": variables["mongodb_host"], "tls": {
+        "mode": "requireTLS", "certificateKeyFile": os.path.join(tls_dir, "member.pem"),
+        "CAFile": os.path.join(tls_dir, "ca.pem"), "allowConnectionsWithoutCertificates": False}}
     assert parsed["storage"]["dbPath"] == os.path.join(base, "data")
     assert parsed["replication"]["replSetName"] == variables["mongodb_replset_name"]
     assert parsed["security"] == {"keyFile": os.path.join(base, "keyfile"), "authorization": "enabled"}
@@ -126,7 +133,8 @@ def test_write_concern_mode_is_usable():
 
 def test_auth_is_enforced(host):
     """Without credentials every member refuses a command that needs a privilege (Unauthorized, 13)."""
-    client = MongoClient(address(host.backend.get_hostname()), directConnection=True, serverSelectionTimeoutMS=5000)
+    client = MongoClient(address(host.backend.get_hostname()), directConnection=True, serverSelectionTimeoutMS=5000,
+                         **TLS)
     try:
         with pytest.raises(OperationFailure) as refused:
             client.admin.command("replSetGetConfig")
@@ -136,3 +144,23 @@ def test_auth_is_enforced(host):
         assert refused.value.code == 13, refused.value.details
     finally:
         client.close()
+
+
+def test_tls_files_are_owner_only(host):
+    tls_dir = os.path.join(MEMBERS_DIR, host.backend.get_hostname(), "tls")
+    assert host.file(tls_dir).mode == 0o700
+    for name in ("member.pem", "ca.pem"):
+        pem = host.file(os.path.join(tls_dir, name))
+        assert pem.mode == 0o600 and pem.user == host.user().name, name
+
+
+def test_plain_and_unverified_connections_are_refused(host):
+    """requireTLS: no plain connection; and a client without the CA cannot verify the member."""
+    name = address(host.backend.get_hostname())
+    for options in ({}, dict(tls=True, tlsCertificateKeyFile=TLS["tlsCertificateKeyFile"])):
+        client = MongoClient(name, directConnection=True, serverSelectionTimeoutMS=1500, **options)
+        try:
+            with pytest.raises(ServerSelectionTimeoutError):
+                client.admin.command("ping")
+        finally:
+            client.close()
