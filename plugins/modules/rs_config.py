@@ -133,6 +133,11 @@ config:
   returned: success, not in check mode
   type: dict
   sample: {"_id": "rs0", "version": 5, "term": 3, "members": [{"_id": 0, "host": "db1.example.net:27017", "priority": 2, "votes": 1, "tags": {"dc": "ny"}}], "settings": {"electionTimeoutMillis": 10000}}
+config_before:
+  description: The live configuration read before planning (as replSetGetConfig returns it); plan files draw it.
+  returned: when the set was initialised before this run
+  type: dict
+  sample: {"_id": "rs0", "version": 4, "term": 3, "members": [{"_id": 0, "host": "db1.example.net:27017", "priority": 2, "votes": 1, "tags": {"dc": "ny"}}]}
 term_before:
   description: The election term before the run.
   returned: when the set was initialised before this run
@@ -382,6 +387,7 @@ def main():
             else:
                 status = conn.status()
                 current = to_json_view(conn.config())
+                result["config_before"] = current
                 if params["keep_member_ids"]:
                     desired = align_member_ids(desired, current)
                 result["term_before"] = status.get("term")
