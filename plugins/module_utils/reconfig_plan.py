@@ -404,8 +404,8 @@ def _stage_additions(changes):
 
     mongod refuses a reconfig to a PSA config with two electable data members while the current
     config cannot commit majority writes (repl_set_config_checks.cpp,
-    validateOldAndNewConfigsCompatible, with enableReconfigRollbackCommittedWritesCheck on,
-    the default from 4.4.11/5.0): replacing the only data member of a data + arbiter set must
+    validateOldAndNewConfigsCompatible, with enableReconfigRollbackCommittedWritesCheck on, its
+    default; validation applies the rule from 5.0): replacing the only data member of a data + arbiter set must
     add the new member with priority 0 first. Planned only when no plan exists without it,
     since it costs a step."""
     staged, any_staged = [], False
