@@ -66,9 +66,30 @@ def resync_check(summary, config, member, data_size_bytes, throughput_bytes_per_
     if sync_seconds is None:
         reasons.append("the sync throughput must be > 0")
     elif best_window < sync_seconds * safety_factor:
-        reasons.append("the best sync source's oplog window (%.0f s) is shorter than the estimated initial sync "
-                       "(%.0f s) times %.1f: the member would fall off the oplog; grow the oplogs first"
+        reasons.append("the best sync source's oplog keeps an entry for %.0f s (its window, plus the time its free space "
+                       "lasts at the set's write rate), less than the estimated initial sync (%.0f s) times %.1f: the "
+                       "member would fall off the oplog; grow the oplogs first"
                        % (best_window, sync_seconds, safety_factor))
     return {"allowed": not reasons, "reasons": reasons,
             "facts": {"estimated_sync_seconds": sync_seconds, "best_source_window_seconds": best_window,
                       "healthy_votes_without_member": healthy_votes, "majority": cfg.majority_vote_count}}
+
+
+def write_rate(oplogs):
+    """Bytes of oplog written per second, from the oplog with the longest window (stats as
+    mongo_client.oplog_stats returns them); 0 when no oplog spans any time."""
+    spans = [(o["newest_seconds"] - o["oldest_seconds"], o["used_bytes"]) for o in oplogs if o]
+    seconds, used = max(spans or [(0, 0)])
+    return used / float(seconds) if seconds > 0 else 0.0
+
+
+def oplog_keep_seconds(oplog, rate):
+    """How long an entry written now stays in this oplog: mongod truncates the oldest entries only
+    once the oplog exceeds its configured size, so a member whose oplog is not full yet (one just
+    resynced has a window of about 0 s) keeps new entries for its window plus the time its free
+    space lasts at the write rate; an idle set (rate 0) keeps them until writes resume."""
+    window = oplog["newest_seconds"] - oplog["oldest_seconds"]
+    free = max(oplog["size_bytes"] - oplog["used_bytes"], 0)
+    if free and rate <= 0:
+        return float("inf")
+    return window + (free / rate if free else 0.0)

@@ -120,7 +120,9 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
 from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import MB
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import summarize_status
-from ansible_collections.quorum.mongodb.plugins.module_utils.resync import resync_check
+from ansible_collections.quorum.mongodb.plugins.module_utils.resync import oplog_keep_seconds, resync_check, write_rate
+
+MAX_KEEP_SECONDS = 10 * 365 * 86400.0  # "until writes resume" (an idle set) shown as ten years
 
 
 def data_size(conn, member, status):
@@ -152,12 +154,13 @@ def main():
     try:
         with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
             status, config = conn.status(), conn.config()
-            windows = {}
+            oplogs = {}
             for m in status.get("members", []):
                 if m.get("state") in (1, 2) and m.get("health") and normalize_host(m["name"]) != member:
-                    window = conn.oplog_window(m["name"])
-                    if window is not None:
-                        windows[normalize_host(m["name"])] = window["hours"]
+                    oplogs[normalize_host(m["name"])] = conn.oplog_stats(m["name"])
+            rate = write_rate(oplogs.values())
+            windows = dict((host, min(oplog_keep_seconds(oplog, rate), MAX_KEEP_SECONDS) / 3600.0)
+                           for host, oplog in oplogs.items() if oplog is not None)
             size = p["data_size_bytes"]
             if size is None:
                 size = data_size(conn, member, status)

@@ -1,4 +1,5 @@
 """May a member go down for a resync now?"""
+import pytest
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import summarize_status
 from ansible_collections.quorum.mongodb.plugins.module_utils.resync import resync_check
 
@@ -40,7 +41,7 @@ def test_refusals_name_the_reason():
     assert any("holds the only up-to-date copy" in r for r in ahead["reasons"])
     short = resync_check(summary([(1, 100), (2, 100), (2, 100)], {"h0:27017": 0.5, "h1:27017": 0.5}), CONFIG, "h2",
                          100 * GB, 50 * 1024 ** 2, safety_factor=2)
-    assert any("oplog window (1800 s) is shorter than the estimated initial sync (2048 s) times 2.0" in r
+    assert any("oplog keeps an entry for 1800 s" in r and "less than the estimated initial sync (2048 s) times 2.0" in r
                for r in short["reasons"])
     margin = resync_check(summary([(1, 100), (2, 100), (2, 100)]), CONFIG, "h2", GB, 10 ** 9, votes_margin=1)
     assert any("plus a margin of 1" in r for r in margin["reasons"])
@@ -71,3 +72,19 @@ def test_an_arbiter_is_refused_it_has_nothing_to_resync():
     assert not answer["allowed"]
     assert answer["reasons"] == ["h2:27017 is an arbiter: it holds no data (only its local database: the set's "
                                  "config, which it gets again from the other members), so there is nothing to resync"]
+
+
+def test_an_oplog_that_is_not_full_keeps_new_entries_until_it_fills():
+    """A member resynced a moment ago has an oplog window of about 0 s; mongod truncates only once
+    the oplog exceeds its size, so it is still a sync source that keeps entries for as long as its
+    free space lasts (found by the field lab's rolling resync of an idle set, which refused the
+    last member: 'oplog window (0 s) is shorter than the estimated initial sync (0 s)')."""
+    from ansible_collections.quorum.mongodb.plugins.module_utils.resync import oplog_keep_seconds, write_rate
+    primary = {"oldest_seconds": 1000, "newest_seconds": 4600, "size_bytes": 990 * 2 ** 20, "used_bytes": 36 * 2 ** 20}
+    fresh = {"oldest_seconds": 4600, "newest_seconds": 4600, "size_bytes": 990 * 2 ** 20, "used_bytes": 200}
+    rate = write_rate([primary, fresh])
+    assert rate == 36 * 2 ** 20 / 3600.0
+    assert oplog_keep_seconds(fresh, rate) == pytest.approx((990 * 2 ** 20 - 200) / rate)
+    full = dict(primary, used_bytes=primary["size_bytes"])
+    assert oplog_keep_seconds(full, rate) == 3600, "a full oplog keeps an entry for its window"
+    assert oplog_keep_seconds(fresh, 0.0) == float("inf"), "an idle set truncates nothing"
