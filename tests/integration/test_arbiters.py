@@ -139,7 +139,8 @@ def test_rolling_resync_skips_the_arbiter_and_refuses_it_by_name(playbook, recor
     assert current_pid(data1) != pids["data1"] and current_pid(data2) != pids["data2"]
     assert current_pid(arbiter) == pids["arbiter"]
     for emu in (data1, data2):
-        assert len(list(emu.root.glob("db.before-resync-*"))) == 1
+        # the old data is removed once the member is healthy again (issue 12 item 7, resync_keep_old_data)
+        assert list(emu.root.glob("db.before-resync-*")) == []
         assert stat.S_IMODE(os.stat(emu.dbpath).st_mode) == 0o750  # as the mongod role creates it
     with MongoClient([data1.address, data2.address], replicaSet="arb", **admin) as client:
         client.admin.command("ping")

@@ -57,12 +57,21 @@ def test_every_member_was_resynced_the_primary_last(outcome):
     assert sorted(outcome["resync_order"]) == MEMBERS, outcome["resync_order"]
     old_primary = next(n for n in MEMBERS if address(n) == outcome["before"]["primary"])
     assert outcome["resync_order"][-1] == old_primary, outcome["resync_order"]
-    aside = {}
+    started = {}  # each member's mongod was started again by its resync: the old primary's last
     for name in MEMBERS:
-        dirs = glob.glob(SET.path(name, "data.before-resync-*"))
-        assert len(dirs) == 1, (name, dirs)
-        aside[name] = os.path.basename(dirs[0])
-    assert max(aside, key=aside.get) == old_primary, aside
+        with open(SET.path(name, "mongod.pid"), encoding="ascii") as pid_file:
+            pid = int(pid_file.read().strip())
+        with open("/proc/%d/stat" % pid, encoding="ascii") as stat_file:
+            started[name] = int(stat_file.read().rsplit(")", 1)[1].split()[19])  # starttime, clock ticks
+    assert max(started, key=started.get) == old_primary, started
+
+
+def test_the_old_data_was_removed_once_each_member_was_healthy_again():
+    """Issue 12 item 7: data.before-resync-* piled up with every resync; it goes once the member is
+    back and caught up (resync_keep_old_data=true keeps it)."""
+    for name in MEMBERS:
+        assert glob.glob(SET.path(name, "data.before-resync-*")) == [], name
+        assert os.path.isdir(SET.path(name, "data")), name
 
 
 def test_exactly_one_election(outcome):
