@@ -8,8 +8,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from bson import Binary, Int64
-
 from mongoemu import wire
 from mongoemu.auth import LocalhostBypass, is_authorized
 from mongoemu.cursors import CursorManager
@@ -29,7 +27,6 @@ GENERIC_FIELDS = frozenset({"$db", "lsid", "$clusterTime", "$readPreference", "t
 SLOW_MS = 100
 # Commands that wait by design are never "slow queries".
 _NOT_SLOW = frozenset({"hello", "isMaster", "ismaster", "getMore", "shutdown", "fsync"})
-_ZERO_HASH = Binary(b"\x00" * 20, 0)
 
 Need = tuple[str | None, str]  # (database, or None for the cluster; action)
 
@@ -140,6 +137,9 @@ class Dispatcher:
     def __init__(self, server: "Server") -> None:
         self.server = server
         self.cursors = CursorManager()
+        from mongoemu.cluster_time import ClusterTimeSigner
+
+        self.cluster_time = ClusterTimeSigner(server)
         # Imported for their registrations.
         from mongoemu.commands import load_all
 
@@ -202,6 +202,9 @@ class Dispatcher:
             if spec.admin_only and db != "admin":
                 raise MongoError(13, f"{name} may only be run against the admin database.")
             self._check_auth(ctx)
+            if "$clusterTime" in body:
+                self.cluster_time.validate(body["$clusterTime"], may_advance=bool(
+                    conn.users) and is_authorized(conn.users, [(None, "advanceClusterTime")]))
             if "txnNumber" in body and not server.repl.enabled:
                 raise MongoError(20, "Transaction numbers are only allowed on a replica set "
                                      "member or mongos")
@@ -261,10 +264,11 @@ class Dispatcher:
         return result
 
     def _gossip_cluster_time(self, reply: dict[str, Any]) -> None:
-        """Replica set members answer with operationTime and $clusterTime."""
+        """Replica set members answer with operationTime and $clusterTime, signed with the
+        set's HMAC keys when authorization is on (mongoemu.cluster_time)."""
         ts = self.server.repl.last_applied["ts"]
         reply["$clusterTime"] = {"clusterTime": ts,
-                                 "signature": {"hash": _ZERO_HASH, "keyId": Int64(0)}}
+                                 "signature": self.cluster_time.sign(ts)}
         reply["operationTime"] = ts
 
     async def _retryable(self, ctx: Ctx) -> dict[str, Any]:
