@@ -1,5 +1,6 @@
 """The GitOps loop end to end (issue 17): the example pipelines' commands, in their order, against
 emulated sets - plan files, drift detection after an out-of-band change, and two applies at once."""
+import datetime
 import json
 import os
 import shlex
@@ -201,3 +202,37 @@ def test_two_applies_at_once_take_turns_under_the_lock(playbook, replica_set, tm
     assert [m["votes"] for m in sorted(config["members"], key=lambda m: m["_id"])] == [1, 0, 0]
     assert list(client.quorum_mongodb.apply_locks.find()) == []  # both released
 
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_a_held_lock_is_named_an_expired_one_taken_over_and_a_bad_plan_dir_refused(playbook, start_member, tmp_path):
+    emu = start_member("--replSet", "gitops")
+    inventory = one_member_inventory(tmp_path / "hosts.yml", emu)
+    assert playbook("playbooks/reconfig.yml", inventory).returncode == 0  # initiates
+    locks = emu.client().quorum_mongodb.apply_locks
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    locks.insert_one({"_id": "reconfig", "owner": "dead-run", "acquired_at": now,
+                      "expires_at": now + datetime.timedelta(hours=1)})
+    changed = one_member_inventory(tmp_path / "changed.yml", emu)
+    changed.write_text(changed.read_text().replace("east", "west"))
+
+    held = playbook("playbooks/reconfig.yml", changed, "-e", "mongodb_apply_lock_wait=1")
+    assert held.returncode != 0
+    assert "replica set gitops: the reconfig lock is held by 'dead-run' since" in held.stdout
+    assert "mongodb_apply_lock_break=true" in held.stdout
+    assert emu.client().admin.command("replSetGetConfig")["config"]["members"][0]["tags"] == {"dc": "east"}
+
+    locks.update_one({"_id": "reconfig"}, {"$set": {"expires_at": now - datetime.timedelta(seconds=1)}})
+    taken = playbook("playbooks/reconfig.yml", changed)
+    assert taken.returncode == 0, taken.stdout
+    assert "took over the expired reconfig lock of 'dead-run'" in taken.stdout
+    assert emu.client().admin.command("replSetGetConfig")["config"]["members"][0]["tags"] == {"dc": "west"}
+    assert locks.count_documents({}) == 0
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    refused = playbook("playbooks/reconfig.yml", changed, "-e", "mongodb_plan_dir=%s/plan" % not_a_dir)
+    assert refused.returncode != 0
+    assert "cannot write the plan files to %s/plan (mongodb_plan_dir) for replica set(s) gitops" % not_a_dir \
+        in " ".join(refused.stdout.split())

@@ -39,9 +39,11 @@ def schema(name):
         return json.load(handle)
 
 
-def rs_config_result(current=CURRENT, desired=DESIRED, primary="db1:27017", **extra):
-    """What quorum.mongodb.rs_config returns in check mode, as a reconfig.yml loop item."""
-    plan = plan_reconfig(current, desired, primary=primary, target_version="7.0")
+def rs_config_result(current=None, primary="db1:27017", **extra):
+    """What quorum.mongodb.rs_config returns in check mode (from `current` to DESIRED), as a
+    reconfig.yml loop item."""
+    current = current or CURRENT
+    plan = plan_reconfig(current, DESIRED, primary=primary, target_version="7.0")
     result = {"item": "rs0", "changed": plan.changed, "initiated": False, "steps_applied": 0, "plan": plan.to_dict(),
               "plan_markdown": render_plan_markdown(plan), "config_before": current, "term_before": 3}
     result.update(extra)
@@ -142,8 +144,8 @@ def test_an_applied_run_reports_steps_applied_and_the_installed_config():
 
 
 def test_initiation_draws_the_desired_set_with_its_preferred_primary():
-    desired = {"_id": "new", "version": 1, "members": [{"_id": 0, "host": "a:1", "priority": 2, "tags": {"dc": "x"}},
-                                                        {"_id": 1, "host": "b:1", "tags": {"dc": "y"}}]}
+    members = [{"_id": 0, "host": "a:1", "priority": 2, "tags": {"dc": "x"}}, {"_id": 1, "host": "b:1", "tags": {"dc": "y"}}]
+    desired = {"_id": "new", "version": 1, "members": members}
     document = plan_document([{"item": "new", "changed": True, "initiated": True, "steps_applied": 0}],
                              {"new": desired}, mode="check")
     jsonschema.validate(document, schema("plan.schema.json"))
