@@ -103,11 +103,8 @@ def test_rolling_resync_skips_the_arbiter_and_refuses_it_by_name(playbook, recor
             {"_id": 0, "host": data1.address, "priority": 2}, {"_id": 1, "host": data2.address}]}}))
     cases = playbook("tests/integration/files/arbiter_cases.yml", "localhost,", "-e", "@%s" % variables)
     assert cases.returncode == 0 and "failed=0" in cases.stdout, cases.stdout
-    # resync_safety_factor 0: a member resynced a second ago has an oplog window of about 0 s, which
-    # the window check (not under test here) would hold against resyncing the next one
     hosts = write_inventory(tmp_path / "hosts.yml", "arb", auth_psa_set, mongod_service_manager="fork",
-                            resync_sync_timeout=60, resync_lag_timeout=60, resync_step_down_timeout=30,
-                            resync_safety_factor=0)
+                            resync_sync_timeout=60, resync_lag_timeout=60, resync_step_down_timeout=30)
     inventory = yaml.safe_load(hosts.read_text())  # the credentials for every play, localhost's too
     inventory["all"]["vars"].update(mongodb_login_user=ADMIN, mongodb_login_password=PASSWORD)
     hosts.write_text(yaml.safe_dump(inventory))
