@@ -87,3 +87,17 @@ def test_client_options_without_credentials_keep_tls():
     assert "username" not in anonymous and "password" not in anonymous
     assert anonymous["tls"] is True and anonymous["tlsCAFile"] == "/ca.pem" and anonymous["directConnection"]
     assert options.client_kwargs()["username"] == "admin"
+
+
+def test_a_refused_login_names_the_member_it_was_refused_on(conn, monkeypatch):
+    from pymongo.errors import OperationFailure
+
+    def refuse(self, command, **_options):
+        if command != "hello":
+            raise OperationFailure("Authentication failed.", 18, {"ok": 0, "code": 18, "codeName": "AuthenticationFailed"})
+        return dict(HELLOS[self.host])
+    monkeypatch.setattr(FakeDatabase, "command", refuse)
+    conn.options.hosts = ["data:27017", "other:27017"]
+    with pytest.raises(mongo_client.AuthenticationProblem) as refused:
+        conn.admin("replSetGetStatus", direct_host="data:27017")
+    assert "at data:27017:" in str(refused.value) and "other:27017" not in str(refused.value)
