@@ -15,6 +15,9 @@ import yaml
 
 from conftest import ROOT
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "sanity"))
+from run_sanity import collection_files  # noqa: E402  the collection's files: tracked, or new and not ignored
+
 BIN = os.path.dirname(sys.executable)
 EXAMPLE = os.path.join(ROOT, "docs", "own-repository")
 
@@ -43,8 +46,14 @@ def user_repository(tmp_path_factory):
     (repo / "home").mkdir()
     requirements = yaml.safe_load((repo / "requirements.yml").read_text())
     tarball = next(c["name"] for c in requirements["collections"] if c.get("type") == "file")
-    built = run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(repo / "build"), ROOT],
-                cwd=repo, env=user_env(repo))
+    # built from the collection's files as git lists them, not from the checkout, which also holds
+    # local state (make demo's, the field lab's machines) that ansible-galaxy would walk
+    source = repo / "source"
+    for path in collection_files():
+        os.makedirs(source / os.path.dirname(path), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, path), source / path, follow_symlinks=False)
+    built = run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(repo / "build"),
+                 str(source)], cwd=repo, env=user_env(repo))
     [name] = os.listdir(repo / "build")
     assert os.path.basename(tarball) == name, "requirements.yml names %s, the build made %s: %s" % (tarball, name, built)
     os.makedirs(repo / os.path.dirname(tarball), exist_ok=True)
@@ -76,7 +85,10 @@ def test_the_collection_declares_its_requirements_for_execution_environments():
 
 def test_ansible_builder_context_introspects_the_collections_requirements(user_repository):
     context = user_repository / "context"
-    run([os.path.join(BIN, "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", str(context)],
+    # ansible-builder is a development tool of this checkout's venv (also when ansible-core comes
+    # from another venv: tests/compat/core_range.py)
+    builder = shutil.which("ansible-builder", path=os.pathsep.join([BIN, os.path.join(ROOT, ".venv", "bin")]))
+    run([builder, "create", "-f", "execution-environment.yml", "-c", str(context)],
         cwd=user_repository, env=user_env(user_repository))
     containerfile = next((context / name).read_text() for name in ("Containerfile", "Dockerfile")
                          if (context / name).exists())
