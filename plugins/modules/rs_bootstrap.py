@@ -19,7 +19,7 @@ description:
     tags and the desired settings, priority at least 1 and a vote); a single electable member elects itself at
     once. Then creates the first administrator while the localhost exception is open. Adding the other members
     is an ordinary, authenticated reconfiguration (M(quorum.mongodb.rs_config), from anywhere).
-  - Needs only Python's standard library on the member host (no pymongo): it speaks the wire protocol itself,
+  - Needs only Python's standard library on the member host (no pymongo) - it speaks the wire protocol itself,
     without authentication, and sends nothing but C(hello), C(replSetInitiate) and C(createUser).
   - Idempotent. A member that already belongs to the set is left alone; the administrator is created only while
     no user exists (mongod refuses the localhost exception after that), and never changed.
