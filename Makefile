@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv demo stop test unit emulator-test playbook-test lint sanity bench chaos clean changelog core-range
+.PHONY: venv demo stop lab lab-run lab-stop test unit emulator-test playbook-test lint sanity bench chaos clean changelog core-range
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -42,7 +42,7 @@ demo: venv
 	@echo "== Provisioning $(DEMO_INVENTORY) with playbooks/site.yml (log: $(DEMO_STATE)/site.log)"
 	@$(BIN)/ansible-playbook --forks 8 -i $(DEMO_INVENTORY) playbooks/site.yml > $(DEMO_STATE)/site.log 2>&1 \
 	  || { tail -n 30 $(DEMO_STATE)/site.log; echo "make demo: provisioning failed; see $(DEMO_STATE)/site.log"; exit 1; }
-	@$(call DEMO_SHOW,Show the status|Show the smoke check) $(DEMO_STATE)/site.log
+	@$(call DEMO_SHOW,Show the plan applied|Show the status|Show the smoke check) $(DEMO_STATE)/site.log
 	@set -o pipefail; $(BIN)/ansible-playbook -i $(DEMO_INVENTORY) playbooks/validate.yml 2>&1 \
 	  | $(call DEMO_SHOW,Validate each|Show the fault-domain report)
 	@echo
@@ -74,6 +74,33 @@ stop:
 	    if [ -d /proc/$$pid ] && grep -qv ') Z' /proc/$$pid/stat 2>/dev/null; then kill -KILL "$$pid"; fi; \
 	  fi; \
 	done
+
+# make lab: the field lab - four Debian 12 machines on this host (systemd-nspawn, systemd as PID 1, SSH,
+# MongoDB's packages from the lab's signed repository; lab/fieldlab.py) - provisioned with
+# playbooks/site.yml from the lab's network namespace, over SSH, as real hosts are (inventories/lab).
+# Needs root; installs debootstrap and systemd-container with apt-get when missing. The machines keep
+# running: make lab-run CMD="ansible-playbook -i inventories/lab playbooks/status.yml" runs a command as
+# the controller; make lab-stop stops everything it started.
+LAB_STATE := .lab/lab
+LAB := $(BIN)/python lab/fieldlab.py --state $(LAB_STATE) --name lab --subnet 10.78.0
+export QUORUM_LAB_STATE := $(CURDIR)/$(LAB_STATE)
+lab: venv
+	@$(LAB) start --machines 4
+	@echo "== Provisioning inventories/lab with playbooks/site.yml over SSH (log: $(LAB_STATE)/site.log)"
+	@$(LAB) exec -- $(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml > $(LAB_STATE)/site.log 2>&1 \
+	  || { tail -n 30 $(LAB_STATE)/site.log; echo "make lab: provisioning failed; see $(LAB_STATE)/site.log"; exit 1; }
+	@$(call DEMO_SHOW,Show the status|Show the smoke check) $(LAB_STATE)/site.log
+	@echo
+	@echo "The machines keep running. As the controller (inside the lab's network namespace):"
+	@echo "  make lab-run CMD=\"ansible-playbook -i inventories/lab playbooks/status.yml\""
+	@echo "  make lab-run CMD=\"ssh -i $(LAB_STATE)/id_ed25519 -o UserKnownHostsFile=$(LAB_STATE)/known_hosts quorum@10.78.0.11\""
+	@echo "make lab-stop stops every machine, mount, namespace and the repository server."
+
+lab-run: venv
+	@$(LAB) exec -- bash -c 'PATH=$(CURDIR)/$(BIN):$$PATH; $(CMD)'
+
+lab-stop: venv
+	@$(LAB) stop
 
 test: venv
 	$(BIN)/pytest -q --durations=15 tests
