@@ -107,7 +107,46 @@ plan:
     - C(fault_tolerance) of the forced config, C(next_step), and C(report), the same for people (a list of lines).
   returned: always
   type: dict
-  sample: {"allowed": true, "refusals": [], "run_on": "fr1.example.net:27017", "removed": [], "kept_nonvoting": ["ny1.example.net:27017", "ny2.example.net:27017"], "newest_survivor_optime": 1764979180, "lost_optime_seen": 1764979195, "possible_lost_write_seconds": 15, "config": {"_id": "rs0", "version": 9, "members": []}}
+  sample:
+    allowed: true
+    refusals: []
+    run_on: fr1.example.net:27017
+    removed: []
+    kept_nonvoting: [ny1.example.net:27017, ny2.example.net:27017]
+    newest_survivor_optime: 1764979180
+    lost_optime_seen: 0
+    possible_lost_write_seconds: 41.5
+    loss:
+      now: "2025-12-06T00:00:21.500Z"
+      newest_survivor_write: "2025-12-05T23:59:40.000Z"
+      commit_point_seen: "2025-12-05T23:59:40.000Z"
+      committed_not_on_survivors: false
+      known_missing_seconds: 0.0
+      blind_since: "2025-12-05T23:59:40.000Z"
+      span_start: "2025-12-05T23:59:40.000Z"
+      span_seconds: 41.5
+      lost_members:
+        - {host: "ny1.example.net:27017", holds_data: true, last_contact: "2025-12-05T23:59:40.900Z",
+           optime_then: "2025-12-05T23:59:40.000Z"}
+    survivors:
+      - host: fr1.example.net:27017
+        now: "2025-12-06T00:00:21.500Z"
+        newest_optime: "2025-12-05T23:59:40.000Z"
+        commit_point: "2025-12-05T23:59:40.000Z"
+        heard_from:
+          "ny1.example.net:27017": {last_contact: "2025-12-05T23:59:40.900Z", optime_then: "2025-12-05T23:59:40.000Z",
+                                    answering: false}
+    fault_tolerance: {voters: 2, majority: 2, tolerates_voter_loss: 0, data_bearing_voters: 2, write_majority: 2,
+                      electable: [fr1.example.net:27017, fr2.example.net:27017],
+                      summary: "2 voters (majority 2): no failover - if any voter fails, the set has no primary; ..."}
+    next_step: "when the lost members are back, run playbooks/reconfig.yml with the full inventory: ..."
+    report:
+      - "survivor fr1.example.net:27017: newest write 2025-12-05T23:59:40.000Z, commit point it last saw ..."
+      - "lost ny1.example.net:27017: last heard from 2025-12-05T23:59:40.900Z, its newest write then ..."
+      - "writes acknowledged after 2025-12-05T23:59:40.000Z may be lost - 41.5 s up to now (...)"
+      - "fault tolerance now: 2 voters (majority 2): no failover - ..."
+      - "next step: when the lost members are back, run playbooks/reconfig.yml with the full inventory: ..."
+    config: {"_id": "rs0", "version": 9, "members": []}
 probes:
   description: What each configured member answered.
   returned: always
