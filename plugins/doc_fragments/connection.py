@@ -24,7 +24,11 @@ options:
       - The replica set name (C(--replSet)). When set, members reachable under another set name are ignored.
     type: str
   login_user:
-    description: The user to authenticate as. Without it the module connects unauthenticated.
+    description:
+      - The user to authenticate as. Without it the module connects unauthenticated.
+      - Arbiters are never logged in to (they hold no data, so no users; with authorization on mongod accepts
+        no login on one over the network). They are asked an unauthenticated C(hello) only, and an arbiter may
+        be among O(hosts).
     type: str
   login_password:
     description: The password of O(login_user). Never logged.
