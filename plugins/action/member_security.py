@@ -29,7 +29,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=dict(
+        args = self.validate_argument_spec(argument_spec=dict(
             bind_ip=dict(type="raw", required=True),
             bind_ip_all=dict(type="bool", default=False),
             authorization=dict(type="bool", required=True),
@@ -49,7 +49,7 @@ class ActionModule(ActionBase):
             certificate_key_file=dict(type="str", default=""),
             ca_file=dict(type="str", default=""),
             cluster_file=dict(type="str", default=""),
-        ))
+        ))[1]
         problems = keyfile_problems(args["keyfile_content"], args["keyfile_path"])
         problems += tls_problems(dict((name, args[name]) for name in _TLS_ARGS))
         exposed = exposure_problems(args["bind_ip"], args["authorization"], bool(args["keyfile_content"]),

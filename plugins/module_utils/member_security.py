@@ -120,8 +120,8 @@ def _hostname_matches(pattern, host):
     """One DNS name of a certificate against a host name (a leading "*." covers one label)."""
     pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
     if pattern.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == pattern[2:]
+        head, dot, rest = host.partition(".")
+        return bool(head and dot) and rest == pattern[2:]
     return pattern == host
 
 

@@ -117,8 +117,9 @@ def test_member_with_tls_and_a_broken_change_refused_before_restart(playbook, pk
         ok.close()
 
         conf_before = (base / "mongod.conf").read_text()
-        broken = dict(tls, mongod_tls_certificate_key_content=pki.pem("other", hosts=["127.0.0.1"]),
-                      mongod_tls_certificate_key_password="")
+        broken = dict(tls)
+        broken.update({"mongod_tls_certificate_key_content": pki.pem("other", hosts=["127.0.0.1"]),
+                       "mongod_tls_certificate_key_password": ""})
         refused = playbook(ROLE, inventory(tmp_path / "hosts.yml", base, host, port, **broken))
         assert refused.returncode != 0
         assert "does not match the host %s" % host in refused.stdout

@@ -126,15 +126,15 @@ def test_unreadable_key(pki):
                        "it is encrypted and no passphrase is set")
     (wrong,) = tls_problems(settings(pki, certificate_key=encrypted, certificate_key_password="nope"))
     assert "the private key is unreadable (wrong passphrase or damaged key)" in wrong
-    cert, _ = pki.issue(HOST, hosts=[HOST])
+    cert = pki.issue(HOST, hosts=[HOST])[0]
     damaged = cert + "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
     assert "/m/tls/member.pem): the private key is unreadable" in tls_problems(settings(pki, certificate_key=damaged))[0]
     assert "no private key in the PEM" in tls_problems(settings(pki, certificate_key=cert))[0]
 
 
 def test_key_of_another_certificate(pki):
-    cert, _ = pki.issue(HOST, hosts=[HOST])
-    _, other_key = pki.issue(HOST, hosts=[HOST])
+    cert = pki.issue(HOST, hosts=[HOST])[0]
+    other_key = pki.issue(HOST, hosts=[HOST])[1]
     (problem,) = tls_problems(settings(pki, certificate_key=cert + other_key))
     assert "the private key does not belong to the certificate CN=db1.example.net,OU=rs,O=quorum members" in problem
 
@@ -152,8 +152,8 @@ def test_ca_that_did_not_sign_the_certificate(pki):
 
 
 def test_expired_or_future_certificate(pki):
-    (expired,) = tls_problems(settings(pki, certificate_key=pki.pem(HOST, hosts=[HOST], starts_in_days=-3,
-                                                                   valid_days=1)))
+    old = pki.pem(HOST, hosts=[HOST], starts_in_days=-3, valid_days=1)
+    (expired,) = tls_problems(settings(pki, certificate_key=old))
     assert "the certificate CN=db1.example.net,OU=rs,O=quorum members expired on" in expired
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)
     assert "expired on" in tls_problems(settings(pki), now=later)[0]
@@ -186,8 +186,8 @@ TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["", "-----BEGIN CERTIFIC
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mode=st.sampled_from(["disabled", "requireTLS", "preferTLS", "bogus", ""]),
        auth=st.sampled_from(["keyFile", "x509", "sendX509", "nope", ""]), cert=TEXT, ca=TEXT, cluster=TEXT,
-       password=st.text(max_size=5), host=st.text(max_size=10), bind=st.one_of(st.text(max_size=20),
-                                                                                  st.lists(st.text(max_size=8))))
+       password=st.text(max_size=5), host=st.text(max_size=10),
+       bind=st.one_of(st.text(max_size=20), st.lists(st.text(max_size=8))))
 def test_random_settings_give_sentences(pki, mode, auth, cert, ca, cluster, password, host, bind):
     problems = tls_problems(dict(tls_mode=mode, cluster_auth_mode=auth, host=host, certificate_key=cert,
                                  certificate_key_password=password, ca=ca or pki.ca_pem, cluster_certificate_key=cluster,
