@@ -13,7 +13,7 @@ import pytest
 import yaml
 from mongoemu.cluster import MemberSpec
 
-from conftest import FAST_ELECTIONS, ROOT, ansible_env
+from conftest import FAST_ELECTIONS, ROOT, ansible_env, initiate_one_member_set
 
 PIPELINES = os.path.join(ROOT, "docs", "pipelines")
 
@@ -208,8 +208,7 @@ def test_two_applies_at_once_take_turns_under_the_lock(playbook, replica_set, tm
 @pytest.mark.emulator
 def test_a_held_lock_is_named_an_expired_one_taken_over_and_a_bad_plan_dir_refused(playbook, start_member, tmp_path):
     emu = start_member("--replSet", "gitops")
-    inventory = one_member_inventory(tmp_path / "hosts.yml", emu)
-    assert playbook("playbooks/reconfig.yml", inventory).returncode == 0  # initiates
+    initiate_one_member_set(emu, "gitops", {"dc": "east"})
     locks = emu.client().quorum_mongodb.apply_locks
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
     locks.insert_one({"_id": "reconfig", "owner": "dead-run", "acquired_at": now,
@@ -236,3 +235,20 @@ def test_a_held_lock_is_named_an_expired_one_taken_over_and_a_bad_plan_dir_refus
     assert refused.returncode != 0
     assert "cannot write the plan files to %s/plan (mongodb_plan_dir) for replica set(s) gitops" % not_a_dir \
         in " ".join(refused.stdout.split())
+
+
+@pytest.mark.playbook
+def test_validate_writes_the_report_of_a_refused_set_then_fails(playbook, tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"bad": {
+        "vars": {"mongodb_replset_name": "bad"},
+        "hosts": {"db1": {"mongodb_host": "127.0.0.251", "mongodb_datacenter": "east", "mongodb_hidden": True,
+                          "mongodb_priority": 1},
+                  "db2": {"mongodb_host": "127.0.0.252", "mongodb_datacenter": "west"}}}}}}))
+    refused = playbook("playbooks/validate.yml", inventory, "-e", "mongodb_plan_dir=%s" % (tmp_path / "plan"))
+    assert refused.returncode != 0
+    assert "refused: bad (see the messages above and %s/report.md)" % (tmp_path / "plan") in refused.stdout
+    report = json.loads((tmp_path / "plan" / "report.json").read_text())
+    assert report["valid"] is False
+    assert [e["rule"] for e in report["replica_sets"][0]["errors"]] == ["member.priority_hidden"]
+    assert (tmp_path / "plan" / "report.md").read_text().startswith("# Replica set validation: REFUSED\n")
