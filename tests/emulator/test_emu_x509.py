@@ -6,6 +6,8 @@ src/mongo/db/commands/authentication_commands.cpp (_authenticateX509)."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 
 import pytest
@@ -89,3 +91,44 @@ def test_members_authenticate_with_x509_and_replicate(emu_factory, tmp_path):
     assert second.app.items.find_one({}, {"_id": 0}) == {"replicated": True}
     log = nodes[1].logpath.read_text()
     assert '"mechanism":"MONGODB-X509"' in log.replace(" ", "")
+
+
+def _roundtrip(sock, request_id, doc):
+    from mongoemu import wire
+    sock.sendall(wire.encode_op_msg(request_id, 0, doc))
+    def read(size):
+        data = b""
+        while len(data) < size:
+            data += sock.recv(size - len(data))
+        return data
+    length, _rid, _to, op_code = wire.parse_header(read(16))
+    return wire.parse_message(0, op_code, read(length - 16)).body
+
+
+def test_speculative_x509_in_hello(emu_factory, tmp_path):
+    """Drivers send MONGODB-X509 inside hello (speculativeAuthenticate); mongod answers with the user
+    it authenticated (doSpeculativeAuthenticate), and the connection is logged in without an
+    authenticate command."""
+    pki = TestPKI()
+    node = emu_factory(start=False)
+    node.extra_args, ca = _tls_args(pki, tmp_path, node, "member", "--auth")
+    node.start()
+    app_pem = pki.write(tmp_path, "app.pem", pki.pem("app", unit="clients", usages=("client",)))
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False
+    context.load_cert_chain(str(app_pem))
+    with context.wrap_socket(socket.create_connection((node.host, node.port), timeout=10)) as sock:
+        hello = _roundtrip(sock, 1, {"hello": 1, "$db": "admin", "speculativeAuthenticate": {
+            "authenticate": 1, "mechanism": "MONGODB-X509", "db": "$external"}})
+        assert "speculativeAuthenticate" not in hello   # no such $external user yet: the client falls back
+    tls = dict(tls=True, tlsCAFile=str(ca), tlsCertificateKeyFile=str(app_pem))
+    node.client(**tls).admin.command("createUser", "root", pwd="Root-pw-1", roles=["root"])  # localhost exception
+    subject = "CN=app,OU=clients,O=quorum members"
+    node.client(username="root", password="Root-pw-1", **tls)["$external"].command(
+        "createUser", subject, roles=[{"role": "readWrite", "db": "app"}])
+    with context.wrap_socket(socket.create_connection((node.host, node.port), timeout=10)) as sock:
+        hello = _roundtrip(sock, 1, {"hello": 1, "$db": "admin", "speculativeAuthenticate": {
+            "authenticate": 1, "mechanism": "MONGODB-X509", "db": "$external"}})
+        assert hello["speculativeAuthenticate"] == {"dbname": "$external", "user": subject}
+        status = _roundtrip(sock, 2, {"connectionStatus": 1, "$db": "admin"})
+        assert status["authInfo"]["authenticatedUsers"] == [{"user": subject, "db": "$external"}]

@@ -100,6 +100,15 @@ def _check_user_has_mechanism(ctx: Ctx, db: str, mechanism: str, payload: bytes)
 
 
 def speculative_authenticate(ctx: Ctx, spec: dict[str, Any]) -> dict[str, Any] | None:
+    if spec.get("authenticate") and spec.get("mechanism") == "MONGODB-X509":
+        # mongod's doSpeculativeAuthenticate (authentication_commands.cpp) runs the X.509
+        # authenticate inside hello; a failure leaves the client to authenticate on its own
+        from mongoemu.x509 import authenticate_x509
+        try:
+            reply = authenticate_x509(ctx, str(spec.get("db", "$external")), spec.get("user"))
+        except MongoError:
+            return None
+        return {"dbname": reply["dbname"], "user": reply["user"]}
     if "saslStart" not in spec:
         return None
     try:
