@@ -96,6 +96,7 @@ def test_members_authenticate_with_x509_and_replicate(emu_factory, tmp_path):
 def _roundtrip(sock, request_id, doc):
     from mongoemu import wire
     sock.sendall(wire.encode_op_msg(request_id, 0, doc))
+
     def read(size):
         data = b""
         while len(data) < size:
