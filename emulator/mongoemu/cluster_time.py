@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import os
 import struct
+import time
 from hashlib import sha1
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +46,16 @@ def proof(ts: Timestamp, key: bytes) -> bytes:
 
 
 class ClusterTimeSigner:
+    # The keys are read again at most this often (KeysCollectionManager refreshes its cache
+    # periodically too); a key this member creates is seen at once.
+    KEYS_REFRESH_SECS = 1.0
+
     def __init__(self, server: "Server") -> None:
         self.server = server
         self.last_seen_valid = Timestamp(0, 0)
+        self._cached_keys: list[dict[str, Any]] = []
+        self._keys_read_at = -1e9
+        self._last_proof: tuple[int, bytes, bytes] | None = None  # TimeProofService's cache
 
     @property
     def active(self) -> bool:
@@ -55,11 +63,23 @@ class ClusterTimeSigner:
         return bool(self.server.config.auth_enabled and repl.config is not None
                     and repl.state != 7)  # arbiters keep no keys
 
-    def _keys(self) -> list[dict[str, Any]]:
-        if self.server.storage.get(KEYS_NS) is None:
-            return []
-        return sorted((doc for _, doc in self.server.storage.scan(KEYS_NS)
-                       if doc.get("purpose") == "HMAC"), key=lambda d: int(d["_id"]))
+    def _keys(self, refresh: bool = False) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        if refresh or now - self._keys_read_at >= self.KEYS_REFRESH_SECS:
+            self._keys_read_at = now
+            self._cached_keys = [] if self.server.storage.get(KEYS_NS) is None else sorted(
+                (doc for _, doc in self.server.storage.scan(KEYS_NS)
+                 if doc.get("purpose") == "HMAC"), key=lambda d: int(d["_id"]))
+        return self._cached_keys
+
+    def _proof(self, ts: Timestamp, key: bytes) -> bytes:
+        ceiling = _as_ull(ts) | _RANGE_MASK
+        cached = self._last_proof
+        if cached is not None and cached[0] == ceiling and cached[1] == key:
+            return cached[2]
+        digest = proof(ts, key)
+        self._last_proof = (ceiling, key, digest)
+        return digest
 
     def _generate_if_needed(self, now: Timestamp) -> None:
         """KeyGenerator::generateNewKeysIfNeeded, on a writable primary only."""
@@ -80,6 +100,7 @@ class ClusterTimeSigner:
                 storage.insert(KEYS_NS, doc)
         for doc in docs:
             self.server.repl.log_op("i", KEYS_NS, doc, o2={"_id": doc["_id"]})
+        self._keys(refresh=True)
 
     def sign(self, ts: Timestamp) -> dict[str, Any]:
         if not self.active:
@@ -90,7 +111,8 @@ class ClusterTimeSigner:
             return dict(ZERO_SIGNATURE)
         if _as_ull(ts) > _as_ull(self.last_seen_valid):
             self.last_seen_valid = ts
-        return {"hash": Binary(proof(ts, bytes(key["key"])), 0), "keyId": Int64(key["_id"])}
+        return {"hash": Binary(self._proof(ts, bytes(key["key"])), 0),
+                "keyId": Int64(key["_id"])}
 
     def validate(self, cluster_time: Any, may_advance: bool) -> None:
         """The $clusterTime a client sent (VectorClockMongoD gossip in)."""
@@ -107,9 +129,14 @@ class ClusterTimeSigner:
             raise MongoError(210, "Cannot accept logicalTime: " + str(ts) + ". May not be a "
                                   "part of a sharded cluster")
         key_id = signature.get("keyId")
-        # KeysCollectionCacheReader::getKeyById: that id, and not expired at that time
-        key = next((k for k in self._keys() if int(k["_id"]) == key_id
-                    and _as_ull(k["expiresAt"]) > _as_ull(ts)), None)
+        # KeysCollectionCacheReader::getKeyById: that id, and not expired at that time (a key
+        # not cached yet is looked for again, as the cache reader refreshes on a miss)
+        key = None
+        for refresh in (False, True):
+            key = next((k for k in self._keys(refresh) if int(k["_id"]) == key_id
+                        and _as_ull(k["expiresAt"]) > _as_ull(ts)), None)
+            if key is not None:
+                break
         if key is None:
             raise MongoError(211, "No keys found for HMAC that is valid for time: { ts: "
                                   f"Timestamp({ts.time}, {ts.inc}) }} with id: {key_id}")
