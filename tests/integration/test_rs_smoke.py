@@ -2,6 +2,7 @@
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -225,6 +226,10 @@ def test_make_demo_provisions_the_local_inventory_and_make_stop_leaves_no_proces
         for dc in ("dc1", "dc2", "dc3"):
             assert "| %s | secondary |" % dc in out, out
         assert "| lose dc | members | votes left | primary | w:majority | w:multiDC |" in out, out
+        # issue 12 item 9: the plan the replset role applied (one member initiated, the others added),
+        # the same Markdown as --check
+        assert re.search(r"Reconfiguration plan: \d+ step\(s\) \(lower bound \d+, \d+ voting change\(s\)\)", out), out
+        assert "| # | action | version | changes |" in out and "| reconfig step 1 |" in out, out
         assert "make stop" in out
         password = (checkout / ".demo" / "secrets" / "admin_password").read_text().strip()
         assert password not in (checkout / ".demo" / "site.log").read_text()
