@@ -168,8 +168,8 @@ def check_tls_files(options):
         try:
             with open(path) as handle:
                 text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConnectionProblem("%s %s cannot be read: %s" % (option, path, getattr(exc, "strerror", None) or exc))
+        except (OSError, ValueError) as exc:  # ValueError: undecodable text, a NUL in the path
+            raise ConnectionProblem("%s %r cannot be read: %s" % (option, path, getattr(exc, "strerror", None) or exc))
         for kind in needs:
             if not pem_blocks(text, kind):
                 raise ConnectionProblem("%s %s holds no %s (-----BEGIN ...%s-----): a PEM file is needed%s" % (

@@ -2,6 +2,7 @@
 files that cannot serve are refused before any connection, naming the file and the problem."""
 
 import os
+import re
 import sys
 
 import pytest
@@ -59,7 +60,7 @@ def test_tls_files_that_cannot_serve(pki, tmp_path):
         return str(err.value)
 
     assert refused(tls=True, tls_ca_file=str(tmp_path / "nope.pem")) == \
-        "tls_ca_file %s cannot be read: No such file or directory" % (tmp_path / "nope.pem")
+        "tls_ca_file %r cannot be read: No such file or directory" % str(tmp_path / "nope.pem")
     no_key = pki.write(tmp_path, "nokey.pem", cert)
     assert "tls_certificate_key_file %s holds no private key" % no_key in \
         refused(tls=True, tls_certificate_key_file=str(no_key))
@@ -83,5 +84,5 @@ def test_unreadable_key_file_is_named_before_connecting(pki, tmp_path):
         unreadable.chmod(0)
     connection = ReplicaSetConnection(ConnectionOptions(hosts=["127.0.0.1:9"], tls=True,
                                                         tls_certificate_key_file=str(unreadable)))
-    with pytest.raises(ConnectionProblem, match="tls_certificate_key_file %s cannot be read" % unreadable):
+    with pytest.raises(ConnectionProblem, match=re.escape("tls_certificate_key_file %r cannot be read" % str(unreadable))):
         connection.client()
