@@ -44,9 +44,10 @@ CACHE = Path(os.environ.get("QUORUM_LAB_CACHE", "/var/cache/quorum-lab"))
 SUITE = "bookworm"
 MIRROR = os.environ.get("QUORUM_LAB_MIRROR", "http://deb.debian.org/debian")
 # What a member host has before Ansible touches it: a minimal Debian 12 server with systemd, sshd,
-# sudo and Python 3 (Ansible's requirement). No pymongo, no MongoDB.
+# sudo, Python 3 and python3-apt (what Ansible needs on a Debian host; cloud images have both; the apt module
+# would install python3-apt itself from a Debian mirror, which the lab does not reach). No pymongo, no MongoDB.
 ROOT_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "iproute2", "sudo",
-                 "ca-certificates", "gpg", "procps", "libpam-systemd"]
+                 "ca-certificates", "gpg", "procps", "libpam-systemd", "python3-apt"]
 LAB_USER = "quorum"
 HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container", "ip": "iproute2",
               "apt-ftparchive": "apt-utils", "gpg": "gpg", "ssh": "openssh-client", "dpkg-deb": "dpkg"}
@@ -104,8 +105,8 @@ def base_root() -> Path:
             MIRROR, stdout=subprocess.DEVNULL)
         customise_root(building)
         (building / ".complete").write_text("built %s\n" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        for old in CACHE.glob("root-*"):
-            if old.is_dir() and old != building:
+        for old in CACHE.glob("root-*"):  # a running lab's machines may still sit on one of the last day's
+            if old.is_dir() and old != building and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         building.rename(target)
     return target
@@ -192,8 +193,29 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
+def _inside(netns: str) -> bool:
+    """Whether this process already runs in that network namespace (started by `exec`)."""
+    try:
+        return os.stat("/proc/self/ns/net").st_ino == os.stat("/run/netns/%s" % netns).st_ino
+    except FileNotFoundError:
+        return False
+
+
 def netns_exists(name: str) -> bool:
     return Path("/run/netns", name).exists()
+
+
+def clear_stale(lab: Lab) -> None:
+    """What a lab of this name left when its driver died before `stop` (its state file is gone or its
+    machines are not running): the namespaces it named ql-<name>* and the overlay mounts under its
+    directory. Only called when no machine of this lab runs."""
+    with open("/proc/self/mounts") as mounts:
+        stale = [line.split()[1] for line in mounts if line.split()[1].startswith(str(lab.dir / "machines") + "/")]
+    for mount in sorted(stale, reverse=True):
+        run("umount", mount, check=False)
+    for ns in sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []:
+        if ns == lab.netns or ns.startswith(lab.netns + "-"):
+            run("ip", "netns", "delete", ns, check=False)
 
 
 def ensure_lab_network(lab: Lab) -> None:
@@ -309,6 +331,9 @@ def start(state: str, count: int, name: str = "lab", subnet: str = "10.78.0") ->
     install_host_tools()
     Path(state).mkdir(parents=True, exist_ok=True)
     lab = Lab.load(state) or Lab(name=name, state=str(Path(state).resolve()), subnet=subnet)
+    if not any(machine.alive() for machine in lab.machines.values()) and not _inside(lab.netns):
+        clear_stale(lab)
+        lab.machines, lab.server_pid = {}, 0
     key = lab.dir / "id_ed25519"
     if not key.exists():
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "quorum-field-lab", "-f", str(key))
@@ -455,13 +480,19 @@ def exec_in_lab(state: str, command: list[str], name: str = "lab", subnet: str =
     """Run a command as the controller: inside the lab's network namespace (created if needed, and
     deleted afterwards if this call created it and no machine is left in it)."""
     Path(state).mkdir(parents=True, exist_ok=True)
+    install_host_tools()
+    base_root()              # built out here: inside the lab namespace nothing outside is reachable
+    packages.repository()
     lab = Lab.load(state) or Lab(name=name, state=str(Path(state).resolve()), subnet=subnet)
+    if not any(machine.alive() for machine in lab.machines.values()):
+        clear_stale(lab)
     created = not netns_exists(lab.netns)
     ensure_lab_network(lab)
     try:
         return subprocess.run(["nsenter", "--net=/run/netns/%s" % lab.netns, *command], check=False).returncode
     finally:
-        if created and Lab.load(state) is None and netns_exists(lab.netns):
+        after = Lab.load(state)
+        if created and not (after and any(m.alive() for m in after.machines.values())) and netns_exists(lab.netns):
             run("ip", "netns", "delete", lab.netns, check=False)
 
 
