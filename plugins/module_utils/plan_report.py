@@ -271,7 +271,9 @@ _TITLES = {"check": "Plan (check mode: nothing was changed)", "apply": "Applied 
 def render_plan_file(document):
     """plan.md: per set, the steps, the topology before and after, the fault-domain report
     before and after."""
-    lines = ["# Replica set %s" % _TITLES.get(document["mode"], document["mode"]).lower(), ""]
+    failed = [e["name"] for e in document["replica_sets"] if e["status"] == "failed"]
+    lines = ["# Replica set %s%s" % (_TITLES.get(document["mode"], document["mode"]).lower(),
+                                     ": FAILED for %s" % ", ".join(failed) if failed else ""), ""]
     lines.append("| replica set | status | steps | elections expected | primary before | primary after |")
     lines.append("|---|---|---|---|---|---|")
     for entry in document["replica_sets"]:

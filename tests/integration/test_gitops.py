@@ -203,7 +203,6 @@ def test_two_applies_at_once_take_turns_under_the_lock(playbook, replica_set, tm
     assert list(client.quorum_mongodb.apply_locks.find()) == []  # both released
 
 
-
 @pytest.mark.playbook
 @pytest.mark.emulator
 def test_a_held_lock_is_named_an_expired_one_taken_over_and_a_bad_plan_dir_refused(playbook, start_member, tmp_path):

@@ -173,7 +173,9 @@ def test_drift_names_each_set_and_its_differences_and_the_sets_that_could_not_be
                               "  - add arb:27017 (_id 4) as arbiter\n  - db1:27017: priority 2 -> 1\n")
     assert "DRIFT CHECK FAILED: replica set far could not be read: no usable member among far1:27017" in message
     assert "Nothing was changed." in message
-    assert "far: failed" in render_plan_file(document).replace("## ", "")
+    text = render_plan_file(document)
+    assert text.startswith("# Replica set plan (check mode: nothing was changed): FAILED for far\n")
+    assert "## far: failed\n\n```text\nno usable member among far1:27017" in text
     assert render_drift_message(drift_summary(plan_document([unchanged]))) == ""
 
 
