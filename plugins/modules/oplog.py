@@ -140,7 +140,18 @@ members:
   returned: success
   type: list
   elements: dict
-  sample: [{"host": "db2.example.net:27017", "state": "SECONDARY", "current_mb": 990, "window_hours": 1.41, "min_retention_hours": 0, "target_mb": 10500, "limited_by": [], "set_mb": 10500, "action": "resize", "change": "grow", "reason": "10500 MB needed now is more than 990 MB + 25%"}]
+  sample:
+    - host: db2.example.net:27017
+      state: SECONDARY
+      current_mb: 990
+      window_hours: 1.41
+      min_retention_hours: 0
+      target_mb: 10500
+      limited_by: []
+      set_mb: 10500
+      action: resize
+      change: grow
+      reason: 10500 MB needed now is more than 990 MB + 25%
 """
 
 import time

@@ -17,10 +17,10 @@ MONGOEMU = os.path.join(os.path.dirname(sys.executable), "mongoemu")
 def member_dir(state, name, address, port):
     path = state / name
     (path / "data").mkdir(parents=True)
+    text = ("net: {bindIp: %s, port: %d}\nstorage: {dbPath: %s}\nsystemLog: {destination: file, path: %s}\n"
+            "processManagement: {pidFilePath: %s}\n")
     path.joinpath("mongod.conf").write_text(
-        "net: {bindIp: %s, port: %d}\nstorage: {dbPath: %s}\nsystemLog: {destination: file, path: %s}\n"
-        "processManagement: {pidFilePath: %s}\n" % (address, port, path / "data", path / "mongod.log",
-                                                     path / "mongod.pid"))
+        text % (address, port, path / "data", path / "mongod.log", path / "mongod.pid"))
     return path
 
 
