@@ -7,7 +7,7 @@ the invariants are checked:
 * the operation either completed or stopped with a clear message (no traceback);
 * a rerun converges (the desired config, or every member healthy again).
 
-Three operations (scenarios):
+Four operations (scenarios):
 
 * rs_config: three members (dc1 x2, dc2) become dc2 + two new dc3 members with a write-concern
   mode: two voters added, two removed and the primary moved (tests/integration/files/
@@ -15,6 +15,9 @@ Three operations (scenarios):
 * rolling_resync: playbooks/rolling_resync.yml resyncs every member of a three-member set
   provisioned by playbooks/site.yml (secondaries first, the primary last after a stepdown); the
   rerun is the same playbook;
+* rs_config_back_to_back (a drill): the rs_config change, then at once a second one (the
+  preferred primary back to dc2, one dc3 member out of the vote); the rerun converges on the
+  second and a rerun right after it changes nothing;
 * force_reconfig: seven voters (dc1 x3, dc2 x2, dc3 x2) lose dc2 and dc3 and
   quorum.mongodb.rs_force_reconfig gives the three dc1 survivors a config of their own
   (tests/integration/files/force_reconfig_run.yml); a rerun must find that config (and refuse
@@ -261,6 +264,49 @@ class RsConfig(ClusterScenario):
                 str(final.get("msg", "")))
 
 
+class RsConfigBackToBack(RsConfig):
+    """A drill (issue 12): the rs_config change, and right after it returns - while the members it
+    added may still be catching up (newlyAdded) - a second change that moves the preferred primary
+    back to dc2 and takes dc3's second member out of the vote; the fault may hit during either.
+    The rerun must converge on the second config and then report no change."""
+
+    name = "rs_config_back_to_back"
+    window = (0.5, 10.0)
+
+    def setup(self) -> None:
+        super().setup()
+        second = [dict(m) for m in self.desired["members"]]
+        second[0]["priority"] = 3  # dc2 is preferred again
+        second[2].update(votes=0, priority=0)  # one voter fewer: 2 of 3 left, majority 2
+        self.second = dict(self.desired, members=second)
+
+    def _apply(self, desired: dict[str, Any]) -> dict[str, Any]:
+        return run_recorded(f"{FILES}/rs_config_run.yml", {"seeds": self.seeds, "desired": desired}, self.workdir)
+
+    def operate(self) -> dict[str, Any]:
+        first = self._apply(self.desired)
+        if first.get("failed"):
+            return first
+        return self._apply(self.second)
+
+    def rerun(self) -> tuple[bool, str]:
+        final = self._apply(self.second)
+        if final.get("failed"):  # one more try once the set has settled
+            time.sleep(3)
+            final = self._apply(self.second)
+        if final.get("failed"):
+            return False, str(final.get("msg", ""))
+        config = final.get("config") or {}
+        live = dict((m["host"], (m.get("votes", 1), m.get("priority", 1))) for m in config.get("members", []))
+        wanted = dict((m["host"], (m.get("votes", 1), m.get("priority", 1))) for m in self.second["members"])
+        if live != wanted:
+            return False, "live members %s, wanted %s" % (live, wanted)
+        again = self._apply(self.second)  # right after converging: nothing left to do
+        if again.get("failed") or again.get("changed"):
+            return False, "the rerun right after converging was not a no-op: %s" % (again.get("msg") or again.get("plan"))
+        return True, ""
+
+
 class ForceReconfig(ClusterScenario):
     name = "force_reconfig"
     window = (0.2, 10.0)
@@ -366,7 +412,7 @@ def clear_message(message: str) -> bool:
 
 
 SCENARIOS: dict[str, type[Scenario]] = {
-    s.name: s for s in (RsConfig, RollingResync, ForceReconfig)}
+    s.name: s for s in (RsConfig, RollingResync, ForceReconfig, RsConfigBackToBack)}
 
 
 def one_run(scenario_name: str, seed: int, workdir: Path) -> RunResult:
