@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+import jsonschema
 import pytest
 import yaml
 from mongoemu.cluster import MemberSpec
@@ -93,7 +94,11 @@ class Pipeline:
         return outcomes
 
     def plan(self):
-        return json.loads((self.work / "plan" / "plan.json").read_text())
+        """plan.json, checked against schemas/plan.schema.json."""
+        document = json.loads((self.work / "plan" / "plan.json").read_text())
+        with open(os.path.join(ROOT, "schemas", "plan.schema.json")) as handle:
+            jsonschema.validate(document, json.load(handle))
+        return document
 
 
 def one_member_inventory(path, emu):

@@ -4,6 +4,8 @@ import os
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.plan_report import (
     drift_summary,
@@ -204,3 +206,29 @@ def test_validation_report_follows_its_schema_for_a_valid_and_a_refused_set():
 @pytest.mark.parametrize("name", ["plan.schema.json", "report.schema.json"])
 def test_the_schemas_are_valid_2020_12(name):
     jsonschema.Draft202012Validator.check_schema(schema(name))
+
+
+NAMES = st.text(alphabet=st.sampled_from('ab"[]<>#;:{}()|-'), min_size=1, max_size=6)
+MEMBERS = st.lists(st.fixed_dictionaries(
+    {"host": st.sampled_from(["a:1", "b:2", "c:3", "d:4", 'e"]:5'])},
+    optional={"priority": st.sampled_from([0, 0.5, 1, 2]), "votes": st.sampled_from([0, 1]),
+              "arbiterOnly": st.booleans(), "hidden": st.booleans(), "tags": st.fixed_dictionaries({"dc": NAMES})}),
+    max_size=7, unique_by=lambda m: m["host"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(MEMBERS, st.dictionaries(st.sampled_from(["a:1", "b:2", "zz:9"]), st.sampled_from(["added", "removed", "changed"])),
+       st.sampled_from([None, "a:1", "c:3"]))
+def test_any_config_gives_a_well_formed_diagram(members, highlight, primary):
+    """Whatever the hosts and datacenter names: every subgraph closed, one node per member with an
+    id of its own, no quote inside a label (it would end the label: Mermaid takes #quot; instead)."""
+    config = {"_id": "p", "version": 1, "members": [dict(m, _id=i) for i, m in enumerate(members)]}
+    lines = topology_mermaid(config, primary=primary, highlight=highlight).split("\n")
+    assert lines[0] == "flowchart TB"
+    assert len([x for x in lines if x.startswith("  subgraph ")]) == len([x for x in lines if x == "  end"])
+    nodes = [x.strip() for x in lines if x.startswith("    m")]
+    assert len(nodes) == len(members)
+    assert len(set(n.split('[')[0].split('(')[0] for n in nodes)) == len(members)
+    for line in nodes + [x for x in lines if x.startswith("  subgraph ")]:
+        label = line[line.index('"') + 1:line.rindex('"')]
+        assert '"' not in label, line
