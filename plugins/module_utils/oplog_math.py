@@ -125,6 +125,15 @@ DEFAULT_GROW_BAND = 0.25
 DEFAULT_SHRINK_BAND = 1.0
 
 
+def oplog_disk_occupancy(max_size_bytes, storage_size_bytes=0):
+    """What a member's oplog occupies on disk, which counts as free for its new size: its file
+    (collStats storageSize), or its configured maximum when that is more. A smaller maximum
+    returns no disk until compact on local.oplog.rs (MongoDB manual, "Change the Oplog Size of
+    Self-Managed Replica Set Members", step D), so counting the maximum alone would make a
+    shrink for the disk budget shrink the budget too, and every rerun shrink again."""
+    return max(float(max_size_bytes or 0), float(storage_size_bytes or 0))
+
+
 @dataclass
 class OplogDecision:
     action: str  # grow, shrink or keep

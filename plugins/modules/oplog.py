@@ -170,6 +170,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     OplogMathError,
     clamp_oplog_size,
     oplog_diff,
+    oplog_disk_occupancy,
     oplog_size_for,
     rate_from_bounds,
     resize_needed,
@@ -199,10 +200,12 @@ def member_plan(conn, member, rate, p):
         raise OplogMathError("%s has no oplog (is it a data-bearing member?)" % host)
     fs = conn.command("local", {"dbStats": 1}, direct_host=host)  # that member's disk
     free = fs["fsTotalSize"] - fs["fsUsedSize"] if "fsTotalSize" in fs and "fsUsedSize" in fs else None
+    storage = conn.command("local", {"collStats": "oplog.rs"}, direct_host=host).get("storageSize")
+    occupied = oplog_disk_occupancy(stats["size_bytes"], storage)  # the file keeps its size until compact
     if p["size_mb"]:
-        size = clamp_oplog_size(p["size_mb"], rate, free, stats["size_bytes"], p["max_disk_fraction"])
+        size = clamp_oplog_size(p["size_mb"], rate, free, occupied, p["max_disk_fraction"])
     else:
-        size = oplog_size_for(rate, p["target_hours"], p["headroom"], free, stats["size_bytes"], p["max_disk_fraction"])
+        size = oplog_size_for(rate, p["target_hours"], p["headroom"], free, occupied, p["max_disk_fraction"])
     current_mb = int(round(stats["size_bytes"] / MB))
     window = window_hours(stats["size_bytes"], rate)
     if p["size_mb"]:  # a given size: no measurement to drift, the tolerance only absorbs rounding

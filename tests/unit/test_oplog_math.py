@@ -11,6 +11,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     OplogMathError,
     backup_staleness,
     oplog_diff,
+    oplog_disk_occupancy,
     oplog_size_for,
     rate_from_bounds,
     rate_from_samples,
@@ -97,6 +98,19 @@ def test_a_member_over_its_disk_limit_shrinks_within_the_grow_band():
     assert too_big.size_mb == 25 * 1024
     decided = settle_oplog_size(40 * 1024, too_big)
     assert (decided.action, decided.set_mb) == ("shrink", 25 * 1024) and "disk" in decided.reason
+
+
+def test_a_shrink_for_the_disk_budget_settles_because_the_file_keeps_its_size_until_compact():
+    rate = rate_for(60000)
+    first = settle_oplog_size(40 * 1024, oplog_size_for(rate, free_disk_bytes=10 * GB, current_size_bytes=40 * GB))
+    assert (first.action, first.set_mb) == ("shrink", 25 * 1024)
+    # the rerun: maximum 25 GB, the file still 40 GB, the free disk unchanged
+    occupied = oplog_disk_occupancy(25 * GB, storage_size_bytes=40 * GB)
+    again = settle_oplog_size(25 * 1024, oplog_size_for(rate, free_disk_bytes=10 * GB, current_size_bytes=occupied))
+    assert again.action == "keep", again
+    naive = settle_oplog_size(25 * 1024, oplog_size_for(rate, free_disk_bytes=10 * GB, current_size_bytes=25 * GB))
+    assert naive.action == "shrink"  # what counting the maximum alone did: shrink on every run
+    assert oplog_disk_occupancy(25 * GB) == 25 * GB
 
 
 def test_bands_are_checked():
