@@ -497,7 +497,7 @@ def exec_in_lab(state: str, command: list[str], name: str = "lab", subnet: str =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--state", default=".lab", help="the lab's directory (keys, inventory, machine layers)")
     parser.add_argument("--name", default="lab", help="names the lab's namespaces ql-<name>*; at most 6 characters")
     parser.add_argument("--subnet", default="10.78.0", help="the bridge's /24 inside the lab namespace")

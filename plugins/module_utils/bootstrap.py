@@ -92,7 +92,7 @@ def describe_member(member):
 def loopback_address(member_host):
     """Where the bootstrap connects on the member itself: the member's own address when that is a
     loopback address (emulated members on 127.0.0.x), else 127.0.0.1 (mongod_bind_ip includes it)."""
-    host, _, port = member_host.rpartition(":")
+    host, _sep, port = member_host.rpartition(":")
     if not host:
         host, port = member_host, "27017"
     if host.startswith(LOOPBACK_PREFIXES):

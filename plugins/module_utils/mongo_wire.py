@@ -194,7 +194,7 @@ class WireConnection:
         header = struct.pack("<iiii", 16 + len(payload), self._request_id, 0, OP_MSG)
         try:
             self._sock.sendall(header + payload)
-            length, _, response_to, opcode = struct.unpack("<iiii", self._read(16))
+            length, _request_id, response_to, opcode = struct.unpack("<iiii", self._read(16))
             if not 16 < length <= MAX_MESSAGE or opcode != OP_MSG or response_to != self._request_id:
                 raise WireError("%s answered something that is not a reply to the command" % self.address)
             message = self._read(length - 16)

@@ -101,9 +101,9 @@ def _one_reply_server(reply_doc):
     seen = {}
 
     def serve():
-        conn, _ = listener.accept()
+        conn = listener.accept()[0]
         header = conn.recv(16)
-        length, request_id, _, _ = struct.unpack("<iiii", header)
+        length, request_id = struct.unpack("<iiii", header)[:2]
         body = b""
         while len(body) < length - 16:
             body += conn.recv(length - 16 - len(body))

@@ -55,7 +55,7 @@ def read(name):
     output = host.check_output(READ.format(address=address, unit=UNIT, probe=(PROBE % address).encode().hex()))
     lines = {}
     for line in output.splitlines():
-        kind, _, rest = line.partition(" ")
+        kind, _sep, rest = line.partition(" ")
         lines.setdefault(kind, []).append(rest)
     return lines
 
