@@ -109,25 +109,27 @@ recommendation:
   description: What to do.
   returned: success
   type: str
-  sample: "restore it: after 2700 s of restore (and 600 s more of safety), db2.example.net:27017 still holds its newest entry; sync from db2.example.net:27017"
+  sample:
+    'restore it: after 2700 s of restore (and 600 s more of safety), db2.example.net:27017 still holds its
+      newest entry; sync from db2.example.net:27017'
 members:
   description: Per member - oldest entry now and after the restore, and the margin.
   returned: success
   type: list
   elements: dict
-  sample: [{"host": "db2.example.net:27017", "oldest_now": 1764970000.0, "oldest_after_restore": 1764973787.7, "margin_seconds": 5412.3, "margin_with_safety_seconds": 4570.8}]
+  sample:
+    - host: db2.example.net:27017
+      oldest_now: 1764970000.0
+      oldest_after_restore: 1764973787.7
+      margin_seconds: 5412.3
+      margin_with_safety_seconds: 4570.8
 """
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connect, connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
-    ConnectionOptions,
     ConnectionProblem,
-    ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     MB,
@@ -161,25 +163,21 @@ def live_oplogs(conn):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         backup_newest_seconds=dict(type="float", required=True),
         restore_seconds=dict(type="float"),
         backup_size_bytes=dict(type="int"),
         restore_throughput_mb_s=dict(type="float"),
         safety_seconds=dict(type="float", default=300),
         fail_when_stale=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("restore_seconds", "backup_size_bytes")],
-                           required_together=[("backup_size_bytes", "restore_throughput_mb_s")])
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True,
+        required_one_of=[("restore_seconds", "backup_size_bytes")],
+        required_together=[("backup_size_bytes", "restore_throughput_mb_s")])
     p = module.params
     try:
         throughput = p["restore_throughput_mb_s"] * MB if p["restore_throughput_mb_s"] else None
         restore = restore_seconds_for(p["backup_size_bytes"], throughput, p["restore_seconds"])
-        with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+        with connect(module) as conn:
             members, now = live_oplogs(conn)
         answer = backup_staleness(p["backup_newest_seconds"], members, restore, now, p["safety_seconds"])
     except (ConnectionProblem, OplogMathError) as exc:

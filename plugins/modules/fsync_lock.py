@@ -117,15 +117,10 @@ newest_oplog:
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connect, connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
-    ConnectionOptions,
     ConnectionProblem,
-    ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
 
@@ -162,17 +157,13 @@ def is_fsync_locked(conn, member):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         member=dict(type="str", required=True),
         state=dict(type="str", default="locked", choices=["locked", "unlocked"]),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     p = module.params
     member = normalize_host(p["member"])
-    with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+    with connect(module) as conn:
         if module.check_mode:
             try:
                 locked = is_fsync_locked(conn, member)

@@ -156,14 +156,9 @@ members:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connect, connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
-    ConnectionOptions,
     ConnectionProblem,
-    ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     MB,
@@ -226,8 +221,7 @@ def member_plan(conn, member, rate, p):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         target_hours=dict(type="float", default=8),
         headroom=dict(type="float", default=1.5),
         size_mb=dict(type="int"),
@@ -238,14 +232,11 @@ def main():
         grow_band=dict(type="float", default=0.25),
         shrink_band=dict(type="float", default=1.0),
         shrink=dict(type="bool", default=True),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     p = module.params
     result = {"changed": False, "members": []}
     try:
-        with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+        with connect(module) as conn:
             status = conn.status()
             members = [m for m in status.get("members", []) if m.get("state") in (1, 2) and m.get("health")]
             primary = next((m["name"] for m in members if m["state"] == 1), None)

@@ -151,8 +151,6 @@ import datetime
 import time
 from dataclasses import replace
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.quorum.mongodb.plugins.module_utils.apply_lock import (
     DUPLICATE_KEY,
     EXPIRED,
@@ -167,13 +165,12 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.apply_lock import (
     takeover_filter,
     to_result,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
 )
 
 MAJORITY = {"w": "majority", "wtimeout": 15000}
@@ -295,18 +292,14 @@ def release(module, conn, result):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         name=dict(type="str", default="reconfig"),
         owner=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         ttl=dict(type="int", default=3600),
         wait=dict(type="float", default=0),
         force=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     p = module.params
     if not p["owner"].strip():
         module.fail_json(msg="owner must name who holds the lock (for example the pipeline run); it is empty")

@@ -117,7 +117,28 @@ plan:
   description: The plan (steps with their config and reason, actions, lower bound, elections expected).
   returned: when the set was initialised before this run
   type: dict
-  sample: {"changed": true, "current_version": 4, "lower_bound": 1, "voting_changes": 1, "elections_expected": 0, "primary_before": "db1.example.net:27017", "primary_after": "db1.example.net:27017", "extra_steps_reason": null, "actions": ["add db4.example.net:27017 (votes 1, priority 1)"], "steps": [{"number": 1, "version": 5, "reason": "add db4.example.net:27017 as a voter", "changes": ["add db4.example.net:27017"], "voting_change": "db4.example.net:27017", "config": {"_id": "rs0", "version": 5, "members": []}}]}
+  sample:
+    changed: true
+    current_version: 4
+    lower_bound: 1
+    voting_changes: 1
+    elections_expected: 0
+    primary_before: db1.example.net:27017
+    primary_after: db1.example.net:27017
+    extra_steps_reason: null
+    actions:
+    - add db4.example.net:27017 (votes 1, priority 1)
+    steps:
+    - number: 1
+      version: 5
+      reason: add db4.example.net:27017 as a voter
+      changes:
+      - add db4.example.net:27017
+      voting_change: db4.example.net:27017
+      config:
+        _id: rs0
+        version: 5
+        members: []
 plan_markdown:
   description: The plan as a Markdown table.
   returned: when the set was initialised before this run
@@ -132,12 +153,24 @@ config:
   description: The configuration installed at the end (as replSetGetConfig returns it).
   returned: success, not in check mode
   type: dict
-  sample: {"_id": "rs0", "version": 5, "term": 3, "members": [{"_id": 0, "host": "db1.example.net:27017", "priority": 2, "votes": 1, "tags": {"dc": "ny"}}], "settings": {"electionTimeoutMillis": 10000}}
+  sample:
+    _id: rs0
+    version: 5
+    term: 3
+    members:
+    - _id: 0
+      host: db1.example.net:27017
+      priority: 2
+      votes: 1
+      tags:
+        dc: ny
+    settings:
+      electionTimeoutMillis: 10000
 config_before:
   description: The live configuration read before planning (as replSetGetConfig returns it); plan files draw it.
   returned: when the set was initialised before this run
   type: dict
-  sample: {"_id": "rs0", "version": 4, "term": 3, "members": [{"_id": 0, "host": "db1.example.net:27017", "priority": 2, "votes": 1, "tags": {"dc": "ny"}}]}
+  sample: {"_id": "rs0", "version": 4, "term": 3, "members": [{"_id": 0, "host": "db1.example.net:27017", "votes": 1}]}
 term_before:
   description: The election term before the run.
   returned: when the set was initialised before this run
@@ -171,21 +204,18 @@ notes:
 
 from dataclasses import replace
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import align_member_ids
 from ansible_collections.quorum.mongodb.plugins.module_utils.joining_members import (
     joining_hosts,
     joining_refusal,
     joining_verdict,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.reconfig_plan import (
@@ -201,7 +231,6 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.validation import (
     VERSION_DEPENDENT_RULES,
-    require_jsonschema,
     validate_config,
 )
 
@@ -334,20 +363,14 @@ def reconfig(module, conn, step, total):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         config=dict(type="dict", required=True),
         initiate_host=dict(type="str"),
         target_version=dict(type="str", choices=["4.4", "5.0", "6.0", "7.0", "8.0"]),
         step_timeout=dict(type="float", default=600),
         stepdown_seconds=dict(type="int", default=60),
         keep_member_ids=dict(type="bool", default=True),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
-    if require_jsonschema():
-        module.fail_json(msg=missing_required_lib("jsonschema"), exception=require_jsonschema())
+    ), needs_jsonschema=True, supports_check_mode=True)
     params = module.params
     desired = dict(params["config"])
     members = ReplSetConfig(desired).members

@@ -152,7 +152,17 @@ probes:
   returned: always
   type: list
   elements: dict
-  sample: [{"host": "fr1.example.net:27017", "answered": true, "state": 2, "optime_seconds": 1764979180, "error": null}, {"host": "ny1.example.net:27017", "answered": false, "state": null, "optime_seconds": null, "error": "ny1.example.net:27017 did not answer within 5 s"}]
+  sample:
+    - host: fr1.example.net:27017
+      answered: true
+      state: 2
+      optime_seconds: 1764979180
+      error: null
+    - host: ny1.example.net:27017
+      answered: false
+      state: null
+      optime_seconds: null
+      error: ny1.example.net:27017 did not answer within 5 s
 version_before:
   description: The config version before.
   returned: success
@@ -173,24 +183,20 @@ primary:
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.quorum.mongodb.plugins.module_utils.force_reconfig import (
     Probe,
     plan_force_reconfig,
     survivor_view,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, to_json_view
-from ansible_collections.quorum.mongodb.plugins.module_utils.validation import require_jsonschema
 
 
 def read_config(conn, seeds):
@@ -253,8 +259,7 @@ def survivors_primary(conn, hosts):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         survivors=dict(type="list", elements="str"),
         discover=dict(type="bool", default=False),
         lost_members=dict(type="str", default="remove", choices=["remove", "keep"]),
@@ -262,13 +267,8 @@ def main():
         allow_with_majority=dict(type="bool", default=False),
         probe_timeout=dict(type="float", default=5),
         wait_timeout=dict(type="float", default=120),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("survivors", "discover")], mutually_exclusive=[("survivors", "discover")])
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
-    if require_jsonschema():
-        module.fail_json(msg=missing_required_lib("jsonschema"), exception=require_jsonschema())
+    ), needs_jsonschema=True, supports_check_mode=True,
+        required_one_of=[("survivors", "discover")], mutually_exclusive=[("survivors", "discover")])
     p = module.params
     options = ConnectionOptions.from_params(p)
     probing = replace(options, replica_set=None, connect_timeout=p["probe_timeout"],

@@ -108,14 +108,9 @@ facts:
   sample: {"estimated_sync_seconds": 2100.0, "best_source_window_seconds": 3600.0, "healthy_votes_without_member": 2, "majority": 2}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connect, connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
-    ConnectionOptions,
     ConnectionProblem,
-    ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import MB
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
@@ -137,22 +132,18 @@ def data_size(conn, member, status):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         member=dict(type="str", required=True),
         throughput_mb_s=dict(type="float", default=50),
         safety_factor=dict(type="float", default=2),
         votes_margin=dict(type="int", default=0),
         data_size_bytes=dict(type="int"),
         fail_when_refused=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     p = module.params
     member = normalize_host(p["member"])
     try:
-        with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+        with connect(module) as conn:
             status, config = conn.status(), conn.config()
             oplogs = {}
             for m in status.get("members", []):

@@ -155,7 +155,10 @@ report:
   returned: success
   type: list
   elements: str
-  sample: ["members: db1.dc1.example.net:27017 RSPrimary 0.4 ms, db2.dc2.example.net:27017 RSSecondary 0.9 ms", "w majority: acknowledged in 0.012 s", "dc2: read served by db2.dc2.example.net:27017 (RSSecondary)"]
+  sample:
+    - 'members: db1.dc1.example.net:27017 RSPrimary 0.4 ms, db2.dc2.example.net:27017 RSSecondary 0.9 ms'
+    - 'w majority: acknowledged in 0.012 s'
+    - 'dc2: read served by db2.dc2.example.net:27017 (RSSecondary)'
 domain_key:
   description: The member tag that names the datacenters (O(datacenter_tag)).
   returned: success
@@ -167,15 +170,12 @@ import datetime
 import time
 import uuid
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
     WaitTimeout,
-    connection_argument_spec,
-    require_pymongo,
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.smoke_check import (
@@ -240,8 +240,7 @@ def prove_read(conn, config, namespace, run_id, planned, key, timeout):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         scratch_namespace=dict(type="str", default="quorum_smoke.checks"),
         write_concern_modes=dict(type="list", elements="str"),
         write_timeout=dict(type="float", default=30),
@@ -249,10 +248,7 @@ def main():
         dc_read_fallback=dict(type="str", default="nearest", choices=["nearest", "none"]),
         read_timeout=dict(type="float", default=10),
         discovery_timeout=dict(type="float", default=30),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     params = module.params
     namespace, key = params["scratch_namespace"], params["datacenter_tag"]
     if "." not in namespace.strip("."):

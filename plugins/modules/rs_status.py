@@ -135,7 +135,26 @@ members:
   returned: success
   type: list
   elements: dict
-  sample: [{"host": "db2.example.net:27017", "id": 1, "state": 2, "state_str": "SECONDARY", "health": 1, "lag_seconds": 0, "sync_source": "db1.example.net:27017", "config_version": 5, "priority": 1, "votes": 1, "hidden": false, "arbiter": false, "domain": "fr", "oplog_window_hours": 26.4, "self": false, "optime": [3, 1764979200, 1]}]
+  sample:
+    - host: db2.example.net:27017
+      id: 1
+      state: 2
+      state_str: SECONDARY
+      health: 1
+      lag_seconds: 0
+      sync_source: db1.example.net:27017
+      config_version: 5
+      priority: 1
+      votes: 1
+      hidden: false
+      arbiter: false
+      domain: fr
+      oplog_window_hours: 26.4
+      self: false
+      optime:
+      - 3
+      - 1764979200
+      - 1
 table:
   description: The status as a Markdown table.
   returned: success
@@ -150,14 +169,11 @@ waited:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import (
@@ -187,8 +203,7 @@ def read_summary(conn, oplog_window, domain_key):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         wait_for=dict(type="str", default="none",
                       choices=["none", "primary", "healthy", "member_state", "lag", "durable_without"]),
         member=dict(type="str"),
@@ -198,12 +213,8 @@ def main():
         timeout=dict(type="float", default=120),
         oplog_window=dict(type="bool", default=True),
         domain_key=dict(type="str", default="dc", no_log=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("wait_for", "member_state", ("member", "state")),
-                                        ("wait_for", "durable_without", ("member",))])
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True, required_if=[("wait_for", "member_state", ("member", "state")),
+                                              ("wait_for", "durable_without", ("member",))])
     params = module.params
     wait_for = params["wait_for"]
     what = WAIT_DESCRIPTIONS.get(wait_for) or {

@@ -90,15 +90,10 @@ frozen:
   sample: ["ny2.example.net:27017"]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connect, connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     CommandFailed,
-    ConnectionOptions,
     ConnectionProblem,
-    ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, normalize_host
@@ -116,20 +111,16 @@ def exit_with_diff(module, result):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         to=dict(type="str"),
         step_down_seconds=dict(type="int", default=60),
         catch_up_seconds=dict(type="int", default=10),
         timeout=dict(type="float", default=60),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     p = module.params
     target = normalize_host(p["to"]) if p["to"] else None
     result = {"changed": False, "frozen": []}
-    with ReplicaSetConnection(ConnectionOptions.from_params(p)) as conn:
+    with connect(module) as conn:
         try:
             before = primary_of(conn)
             result["primary_before"] = before

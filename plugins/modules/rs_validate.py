@@ -132,14 +132,28 @@ validation_warnings:
   returned: always
   type: list
   elements: dict
-  sample: [{"path": "/members/3", "rule": "fault_domain.even_voters", "code": null, "message": "four voters tolerate no more failures than three", "member": "db4.example.net:27017"}]
+  sample:
+    - path: /members/3
+      rule: fault_domain.even_voters
+      code: null
+      message: four voters tolerate no more failures than three
+      member: db4.example.net:27017
 analysis:
   description:
     - Fault-domain analysis - voting members, majority, fault tolerance, the preferred primary and, per
       domain, what losing it leaves.
   returned: when the document has members
   type: dict
-  sample: {"voting_members": 5, "majority": 3, "fault_tolerance": 2, "preferred_primary": "db1.example.net:27017", "domains": {"ny": {"members": 2, "votes": 2, "survives_loss": true}}}
+  sample:
+    voting_members: 5
+    majority: 3
+    fault_tolerance: 2
+    preferred_primary: db1.example.net:27017
+    domains:
+      ny:
+        members: 2
+        votes: 2
+        survives_loss: true
 report:
   description: The analysis as a Markdown table.
   returned: when the document has members

@@ -113,7 +113,18 @@ user:
   description: The user as usersInfo shows it after the run (no credentials).
   returned: when the user exists after the run and not in check mode
   type: dict
-  sample: {"_id": "orders.orders", "user": "orders", "db": "orders", "roles": [{"role": "readWrite", "db": "orders"}, {"role": "read", "db": "reporting"}], "mechanisms": ["SCRAM-SHA-1", "SCRAM-SHA-256"]}
+  sample:
+    _id: orders.orders
+    user: orders
+    db: orders
+    roles:
+    - role: readWrite
+      db: orders
+    - role: read
+      db: reporting
+    mechanisms:
+    - SCRAM-SHA-1
+    - SCRAM-SHA-256
 actions:
   description: The commands run (or, in check mode, that would run), each with its reason.
   returned: always
@@ -129,15 +140,12 @@ bootstrapped:
 
 from dataclasses import replace
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     AuthenticationProblem,
     ConnectionOptions,
     ConnectionProblem,
     ReplicaSetConnection,
-    connection_argument_spec,
-    require_pymongo,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.users import (
     RoleError,
@@ -165,8 +173,7 @@ def password_authenticates(options, name, database, password):
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    module = connection_module(dict(
         name=dict(type="str", required=True),
         database=dict(type="str", default="admin"),
         password=dict(type="str", no_log=True),
@@ -176,10 +183,7 @@ def main():
         mechanisms=dict(type="list", elements="str", default=["SCRAM-SHA-1", "SCRAM-SHA-256"],
                         choices=["SCRAM-SHA-1", "SCRAM-SHA-256"]),
         custom_data=dict(type="dict"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if require_pymongo():
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=require_pymongo())
+    ), supports_check_mode=True)
     p = module.params
     refused = check_user_names(p["name"], p["database"])
     if refused:
