@@ -248,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = parse_config(args)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        message = str(exc)
+        # mongod_options_init.cpp / options_parser_init.cpp: every refused start (exit code 2)
+        # ends with this line
+        if exc.exit_code == 2 and not message.endswith("for more information"):
+            message += "\ntry 'mongod --help' for more information"
+        print(message, file=sys.stderr)
         return exc.exit_code
     if cfg.help:
         print(HELP)

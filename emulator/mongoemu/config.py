@@ -442,6 +442,13 @@ def _check_mongod_options(parsed: dict[str, Any]) -> None:
     if "cacheSize" in parsed:
         raise ConfigError("BadValue: bad --cacheSize arg" if parsed["cacheSize"] <= 0
                           else "BadValue: --cacheSize option not currently supported")
+    # storeMongodOptions: a replica set member with authorization needs a keyFile unless the
+    # members authenticate with x.509 only (mongod 5.0+)
+    if (g("replication.replSet") or g("replication.replSetName")) and \
+            g("security.authorization") == "enabled" and not g("security.keyFile") and \
+            g("security.clusterAuthMode") != "x509":
+        raise ConfigError("BadValue: security.keyFile is required when authorization is enabled "
+                          "with replica sets")
     role = g("sharding.clusterRole")
     if role is not None:
         if not (g("replication.replSet") or g("replication.replSetName")) and \

@@ -11,6 +11,9 @@ Rules and where mongod has them:
 * --shardsvr / --configsvr / sharding.clusterRole: mongod_options.cpp storeMongodOptions
   ("Cannot start a <role> as a standalone server. ...", BadValue, exit 2) and the default ports
   of ServerGlobalParams (27018 shard, 27019 config server);
+* a replica set member with authorization and neither a keyFile nor clusterAuthMode x509:
+  storeMongodOptions, "security.keyFile is required when authorization is enabled with replica
+  sets" (BadValue, exit 2);
 * --master / --slave and enableMajorityReadConcern=false: handlePreValidationMongodOptions logs
   a fatal line and returns false, and mongod exits 0 without serving;
 * security.authSchemaVersion / security.enableLocalhostAuthBypass in a config file and
@@ -95,6 +98,8 @@ def test_unknown_config_file_keys_fail_like_mongod(tmp_path, yaml_text, key):
     (["--cacheSize", "100"], 2, "BadValue: --cacheSize option not currently supported"),
     (["--profile", "5"], 2, "BadValue: Bad value for profile: 5.  Supported modes are: "
                             "(0=off|1=slowOp|2=all)"),
+    (["--replSet", "rs", "--auth"], 2, "BadValue: security.keyFile is required when "
+                                      "authorization is enabled with replica sets"),
     (["--master"], 0, "Master/slave replication is no longer supported"),
     (["--enableMajorityReadConcern", "false"], 0,
      "enableMajorityReadConcern:false is no longer supported"),
@@ -103,6 +108,8 @@ def test_refused_values_fail_like_mongod(tmp_path, args, code, wanted):
     proc = run_cli(*args, "--dbpath", str(tmp_path))
     assert proc.returncode == code, _output(proc)
     assert wanted in proc.stderr
+    if code == 2:  # storeMongodOptions failures end like the parser's
+        assert proc.stderr.splitlines()[-1] == TRY_HELP
 
 
 def test_config_file_only_refusals(tmp_path):

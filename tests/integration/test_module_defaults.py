@@ -22,8 +22,12 @@ def test_the_group_holds_exactly_the_modules_that_take_the_connection_options():
 
 
 @pytest.fixture
-def auth_member(start_member):
-    emu = start_member("--replSet", "rsdefaults", "--auth")
+def auth_member(start_member, tmp_path):
+    # a replica set member with authorization needs a keyFile (mongod 5.0+ refuses to start)
+    keyfile = tmp_path / "rsdefaults.key"
+    keyfile.write_text("cnNkZWZhdWx0cy1rZXlmaWxlLWZvci10ZXN0cw")
+    keyfile.chmod(0o400)
+    emu = start_member("--replSet", "rsdefaults", "--auth", "--keyFile", str(keyfile))
     initiate_one_member_set(emu, "rsdefaults").admin.command("createUser", "admin", pwd="defaults-pass",
                                                              roles=["root"])
     return emu

@@ -11,10 +11,14 @@ def test_rs_status_reads_waits_and_explains_failures(run_cases, single_member_se
 
 
 @pytest.fixture
-def auth_set(start_member):
-    """A one-member set with --auth: initiated and its first user created through the
-    localhost exception, as an operator bootstraps a new set."""
-    emu = start_member("--replSet", "rsauth", "--auth")
+def auth_set(start_member, tmp_path):
+    """A one-member set with --auth (and the keyFile mongod 5.0+ requires with it): initiated
+    and its first user created through the localhost exception, as an operator bootstraps a
+    new set."""
+    keyfile = tmp_path / "rsauth.key"
+    keyfile.write_text("cnNhdXRoLWtleWZpbGUtZm9yLXRoZS10ZXN0cw")
+    keyfile.chmod(0o400)
+    emu = start_member("--replSet", "rsauth", "--auth", "--keyFile", str(keyfile))
     initiate_one_member_set(emu, "rsauth").admin.command("createUser", "admin", pwd="s3cret-pass", roles=["root"])
     return emu
 
