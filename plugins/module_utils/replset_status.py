@@ -37,6 +37,17 @@ def optime_key(optime):
     return [int(term), int(ts.time), int(getattr(ts, "inc", 0))]
 
 
+def primary_host(status):
+    """The primary's host (host:port) in a replSetGetStatus reply, or None."""
+    return next((normalize_host(m["name"]) for m in status.get("members") or [] if m.get("state") == 1), None)
+
+
+def healthy_data_members(status):
+    """The members of a replSetGetStatus reply that are up as PRIMARY or SECONDARY: those that
+    hold an oplog to read."""
+    return [m for m in status.get("members") or [] if m.get("state") in (1, 2) and m.get("health")]
+
+
 def summarize_status(status, config=None, oplog_windows=None, domain_key="dc"):
     """Members with state, health, lag, sync source, config version, priority, votes,
     domain and oplog window (when given: host -> hours)."""

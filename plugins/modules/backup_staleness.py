@@ -139,15 +139,14 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     rate_from_bounds,
     restore_seconds_for,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import healthy_data_members
 
 
 def live_oplogs(conn):
     """The oplogs of every healthy PRIMARY or SECONDARY, with their measured write rates."""
     status = conn.status()
     members = []
-    for member in status.get("members", []):
-        if member.get("state") not in (1, 2) or not member.get("health"):
-            continue
+    for member in healthy_data_members(status):
         stats = conn.oplog_stats(member["name"])
         if stats is None:
             continue

@@ -172,6 +172,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import (
     settle_oplog_size,
     window_hours,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import healthy_data_members
 
 
 def measure_rate(conn, primary, sample_seconds):
@@ -238,7 +239,7 @@ def main():
     try:
         with connect(module) as conn:
             status = conn.status()
-            members = [m for m in status.get("members", []) if m.get("state") in (1, 2) and m.get("health")]
+            members = healthy_data_members(status)
             primary = next((m["name"] for m in members if m["state"] == 1), None)
             if primary is None:
                 module.fail_json(msg="no primary to measure the oplog rate on; members: %s" % ", ".join(

@@ -229,6 +229,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     server_version_rules,
     to_json_view,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import primary_host
 from ansible_collections.quorum.mongodb.plugins.module_utils.validation import (
     VERSION_DEPENDENT_RULES,
     validate_config,
@@ -318,7 +319,7 @@ def await_takeover(module, conn, action, result):
 
 def current_primary(conn):
     """The primary's host as the set reports it (from any reachable member), or None."""
-    return next((normalize_host(m["name"]) for m in conn.status().get("members", []) if m.get("state") == 1), None)
+    return primary_host(conn.status())
 
 
 def step_down(module, conn, action):

@@ -114,7 +114,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.oplog_math import MB
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import normalize_host
-from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import summarize_status
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import healthy_data_members, summarize_status
 from ansible_collections.quorum.mongodb.plugins.module_utils.resync import oplog_keep_seconds, resync_check, write_rate
 
 MAX_KEEP_SECONDS = 10 * 365 * 86400.0  # "until writes resume" (an idle set) shown as ten years
@@ -146,8 +146,8 @@ def main():
         with connect(module) as conn:
             status, config = conn.status(), conn.config()
             oplogs = {}
-            for m in status.get("members", []):
-                if m.get("state") in (1, 2) and m.get("health") and normalize_host(m["name"]) != member:
+            for m in healthy_data_members(status):
+                if normalize_host(m["name"]) != member:
                     oplogs[normalize_host(m["name"])] = conn.oplog_stats(m["name"])
             rate = write_rate(oplogs.values())
             windows = dict((host, min(oplog_keep_seconds(oplog, rate), MAX_KEEP_SECONDS) / 3600.0)

@@ -179,6 +179,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import (
     condition_met,
     describe_summary,
+    healthy_data_members,
     render_status_table,
     summarize_status,
 )
@@ -194,11 +195,10 @@ def read_summary(conn, oplog_window, domain_key):
     config = conn.config()
     windows = {}
     if oplog_window:
-        for member in status.get("members", []):
-            if member.get("state") in (1, 2) and member.get("health"):
-                window = conn.oplog_window(member["name"])
-                if window is not None:
-                    windows[member["name"]] = window["hours"]
+        for member in healthy_data_members(status):
+            window = conn.oplog_window(member["name"])
+            if window is not None:
+                windows[member["name"]] = window["hours"]
     return summarize_status(status, config, windows, domain_key=domain_key)
 
 

@@ -97,10 +97,11 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import ReplSetConfig, normalize_host
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import primary_host
 
 
 def primary_of(conn):
-    return next((normalize_host(m["name"]) for m in conn.status().get("members", []) if m.get("state") == 1), None)
+    return primary_host(conn.status())
 
 
 def exit_with_diff(module, result):

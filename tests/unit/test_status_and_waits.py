@@ -199,3 +199,15 @@ def test_durable_without_in_a_psa_set_asks_only_the_primary():
     applied[3] = (100, 3)
     summary = primary_view(applied, (100, 3), states=(1, 8, 2, 2, 2), config=five)
     assert condition_met(summary, "durable_without", member="h1:27017")
+
+
+def test_primary_host_and_healthy_data_members_read_a_status_reply():
+    from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import (
+        healthy_data_members, primary_host)
+    status = {"members": [{"name": "a", "state": 2, "health": 1}, {"name": "b:27018", "state": 1, "health": 1},
+                          {"name": "c", "state": 7, "health": 1}, {"name": "d", "state": 2, "health": 0},
+                          {"name": "e", "state": 8, "health": 0}]}
+    assert primary_host(status) == "b:27018"
+    assert primary_host({"members": [{"name": "a", "state": 2, "health": 1}]}) is None
+    assert primary_host({}) is None
+    assert [m["name"] for m in healthy_data_members(status)] == ["a", "b:27018"]
