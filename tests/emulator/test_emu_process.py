@@ -223,6 +223,10 @@ setParameter:
 
 def test_yaml_config_security_and_replication(emu_factory, tmp_path):
     node = emu_factory(start=False, name="fromconfig2")
+    # authorization in a replica set needs a keyFile (mongod 5.0+ storeMongodOptions)
+    keyfile = tmp_path / "mongod2.key"
+    keyfile.write_text("eWFtbC1jb25maWctc2VjdXJpdHkta2V5")
+    keyfile.chmod(0o400)
     config = tmp_path / "mongod2.conf"
     config.write_text(f"""\
 net:
@@ -238,6 +242,7 @@ processManagement:
   pidFilePath: {node.pidfile}
 security:
   authorization: enabled
+  keyFile: {keyfile}
 replication:
   replSetName: rsyaml
   oplogSizeMB: 990
