@@ -52,7 +52,7 @@ LAB_USER = "quorum"
 HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container", "ip": "iproute2",
               "apt-ftparchive": "apt-utils", "gpg": "gpg", "ssh": "openssh-client", "dpkg-deb": "dpkg"}
 REPO_PORT = 8080
-BOOT_TIMEOUT = 60
+BOOT_TIMEOUT = 180  # a few seconds on a quiet machine; much longer when the 2 cores are saturated
 
 
 def run(*argv: str, check: bool = True, capture: bool = False, **kwargs) -> subprocess.CompletedProcess:
@@ -290,13 +290,23 @@ def boot(lab: Lab, machine: Machine) -> None:
          "--network-namespace-path=/run/netns/%s" % machine.netns],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     machine.pid = process.pid
+    lab.save()  # from here on, stop() finds it
+    try:
+        _await_boot(lab, machine, process, log.name)
+    except BaseException:
+        poweroff(lab, machine.name, timeout=10)
+        raise
+
+
+def _await_boot(lab: Lab, machine: Machine, process: subprocess.Popen, log: str) -> None:
     deadline = time.monotonic() + BOOT_TIMEOUT
     state = ""
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("machine %s stopped while booting (exit %s); see %s" % (
-                machine.name, process.returncode, log.name))
-        machine.leader = machine.leader or _child_pid(process.pid)
+                machine.name, process.returncode, log))
+        # nspawn's first child is a short-lived helper; the container's PID 1 is the child that runs systemd
+        machine.leader = _child_pid(process.pid) if _comm(_child_pid(process.pid)) == "systemd" else 0
         if machine.leader:
             state = run("nsenter", "-t", str(machine.leader), "-a", "systemctl", "is-system-running",
                         check=False, capture=True).stdout.strip()
@@ -307,8 +317,16 @@ def boot(lab: Lab, machine: Machine) -> None:
                     print("fieldlab: %s booted degraded: %s" % (machine.name, failed), flush=True)
                 return
         time.sleep(0.2)
-    raise RuntimeError("machine %s did not boot within %d s (systemd: %r); see %s" % (
-        machine.name, BOOT_TIMEOUT, state, log.name))
+    raise RuntimeError("machine %s did not boot within %d s (systemd: %r, sshd %s); see %s" % (
+        machine.name, BOOT_TIMEOUT, state, "listening" if _port_open(lab, machine.address, 22) else "not listening",
+        log))
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path("/proc/%d/comm" % pid).read_text().strip() if pid else ""
+    except FileNotFoundError:
+        return ""
 
 
 def _child_pid(pid: int) -> int:

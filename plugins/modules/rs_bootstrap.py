@@ -77,6 +77,17 @@ options:
   tls_certificate_key_file_password:
     description: The passphrase of that key.
     type: str
+  tls_ca_content:
+    description:
+      - The CA certificate(s) as PEM text, instead of O(tls_ca_file) - for a bootstrap that runs on the member,
+        where the controller's files are not (the M(quorum.mongodb.replset) role passes the member's
+        C(mongod_tls_ca_content)). Written to a private temporary file for the run.
+    type: str
+  tls_certificate_key_content:
+    description:
+      - A client certificate and key as PEM text, instead of O(tls_certificate_key_file) (the role passes the
+        member's own C(mongod_tls_certificate_key_content)). Written to a private temporary file for the run.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -158,6 +169,10 @@ notes:
   sample: ["the set was initiated already: nothing to initiate"]
 """
 
+import atexit
+import os
+import shutil
+import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -201,6 +216,14 @@ def create_admin(module, connection, result):
     result.update(admin_created=True, changed=True)
 
 
+def progress(result):
+    """What a failed run had done, for its message."""
+    if result["set_name"] and result["initiated"]:
+        return ("the one-member set %s was initiated, the first administrator was not created: run again "
+                "(the localhost exception stays open until a user exists)" % result["set_name"])
+    return "nothing was changed"
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -216,6 +239,8 @@ def main():
             tls_ca_file=dict(type="path"),
             tls_certificate_key_file=dict(type="path"),
             tls_certificate_key_file_password=dict(type="str", no_log=True),
+            tls_ca_content=dict(type="str"),
+            tls_certificate_key_content=dict(type="str", no_log=True),
         ),
         required_together=[("admin_user", "admin_password")],
         supports_check_mode=True,
@@ -232,12 +257,20 @@ def main():
     result = {"changed": False, "member": member, "login": "%s:%s" % (host, port), "initiated": False,
               "admin_created": False, "set_name": None, "notes": []}
 
+    private = tempfile.mkdtemp(prefix="rs_bootstrap-")  # 0700: PEM texts given as content live here
+    atexit.register(shutil.rmtree, private, True)  # also after exit_json / fail_json
+    tls_files = {"tls_ca_file": params["tls_ca_file"], "tls_certificate_key_file": params["tls_certificate_key_file"]}
+    for option, content in (("tls_ca_file", params["tls_ca_content"]),
+                            ("tls_certificate_key_file", params["tls_certificate_key_content"])):
+        if content:
+            tls_files[option] = os.path.join(private, option + ".pem")
+            with os.fdopen(os.open(tls_files[option], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as pem:
+                pem.write(content)
+
     def connect():
         return WireConnection(host, port, timeout=min(params["timeout"], 10), tls=params["tls"],
-                              tls_ca_file=params["tls_ca_file"],
-                              tls_certificate_key_file=params["tls_certificate_key_file"],
                               tls_certificate_key_file_password=params["tls_certificate_key_file_password"],
-                              tls_check_hostname=False)
+                              tls_check_hostname=False, **tls_files)
     try:
         connection, hello = hello_until_answers(connect, params["timeout"])
     except WireError as exc:
@@ -257,8 +290,8 @@ def main():
                 result.update(initiated=True, changed=True, config=initial)
                 if not module.check_mode:
                     connection.command("admin", {"replSetInitiate": initial})
-                    hello = wait_writable_primary(connection, params["timeout"])
                     result["set_name"] = desired["_id"]
+                    hello = wait_writable_primary(connection, params["timeout"])
             else:
                 result["set_name"] = set_name
                 result["notes"].append("%s belongs to %s already: nothing to initiate" % (member, set_name))
@@ -275,10 +308,10 @@ def main():
                         "%s is not the primary of the initiated set: its first administrator was created when it was "
                         "started (no user is created through a secondary)" % member)
         except CommandError as exc:
-            module.fail_json(msg="mongod at %s refused it: %s" % (result["login"], exc), code=exc.code,
-                             code_name=exc.code_name, **result)
+            module.fail_json(msg="mongod at %s refused it; %s: %s" % (result["login"], progress(result), exc),
+                             code=exc.code, code_name=exc.code_name, **result)
         except WireError as exc:
-            module.fail_json(msg=str(exc), **result)
+            module.fail_json(msg="%s; %s" % (exc, progress(result)), **result)
     module.exit_json(**result)
 
 
