@@ -15,7 +15,7 @@
 2. ansible-test's compile check of the modules and module_utils for the Pythons the modules
    support on the host that runs them (3.8 to 3.13), with each interpreter that exists here.
 
-make core-range runs all of it (about 5 minutes, plus a minute per venv the first time);
+make core-range runs all of it (about 2 minutes, plus a minute per venv the first time);
 make test runs --quick: ansible-core 2.16 (the lower bound; 2.19 is every other test's) and the
 compile check on Python 3.8 and 3.13 (the bounds).
 
