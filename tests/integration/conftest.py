@@ -16,6 +16,16 @@ from mongoemu.cluster import ReplicaSetCluster  # noqa: E402
 
 conf_member = conf_members.conf_member  # a fixture: members started from a mongod.conf
 
+# The start of a play that runs modules on the controller with the venv's Python (and its pymongo);
+# a test's play text goes on with its own vars, module_defaults, environment or tasks.
+LOCAL_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+"""
+
 
 def ansible_env():
     env = dict(os.environ)

@@ -2,13 +2,9 @@
 instead of always reporting a change, and sends no lock or unlock."""
 import pytest
 
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  module_defaults:
+from conftest import LOCAL_PLAY
+
+PLAY = LOCAL_PLAY + """  module_defaults:
     quorum.mongodb.fsync_lock:
       hosts: ["%(member)s"]
       member: "%(member)s"

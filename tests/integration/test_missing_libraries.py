@@ -2,15 +2,11 @@
 (Ansible's missing_required_lib message), instead of failing with a traceback."""
 import pytest
 
+from conftest import LOCAL_PLAY
+
 STUB = 'raise ImportError("No module named %r (hidden by the test)")\n'
 
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-    doc: {_id: rs0, members: [{_id: 0, host: "127.0.0.1:1"}]}
+PLAY = LOCAL_PLAY + """    doc: {_id: rs0, members: [{_id: 0, host: "127.0.0.1:1"}]}
   environment:
     PYTHONPATH: "%(stubs)s"
   tasks:

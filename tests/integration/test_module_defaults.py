@@ -5,7 +5,7 @@ import os
 import pytest
 import yaml
 
-from conftest import ROOT, initiate_one_member_set
+from conftest import LOCAL_PLAY, ROOT, initiate_one_member_set
 
 MODULES = os.path.join(ROOT, "plugins", "modules")
 
@@ -33,13 +33,7 @@ def auth_member(start_member, tmp_path):
     return emu
 
 
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  module_defaults:
+PLAY = LOCAL_PLAY + """  module_defaults:
     group/quorum.mongodb.mongodb:
       hosts: ["%(member)s"]
       replica_set: rsdefaults
