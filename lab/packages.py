@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,9 +35,8 @@ SUITE = "bookworm"
 ARCH = "amd64"
 # The lab's sudo password (a test fixture: the lab is a throwaway on this host, never a real host).
 LAB_BECOME_PASSWORD = "quorum-lab-become"
-# mongoemu's Python dependencies, at the versions the project's venv runs (wheels for CPython 3.11,
-# Debian 12's Python).
-PYTHON_REQUIREMENTS = ["pymongo", "PyYAML", "dnspython"]
+# mongoemu's Python dependencies, copied from the project's venv (CPython 3.11, as Debian 12's).
+PYTHON_REQUIREMENTS = ["pymongo", "PyYAML", "dnspython", "cryptography", "cffi", "pycparser"]  # cryptography: x.509
 
 
 def cache_dir() -> Path:
@@ -73,19 +73,34 @@ def repository() -> Path:
         building = Path(tempfile.mkdtemp(prefix="repo-build-", dir=cache_dir()))
         build_repository(building)
         (building / ".complete").write_text("ok\n")
-        for old in cache_dir().glob("repo-*"):
-            if old.is_dir() and old != building:
+        for old in cache_dir().glob("repo-*"):  # a running lab may still serve one of the last hour's
+            if old.is_dir() and old != building and time.time() - old.stat().st_mtime > 3600:
                 shutil.rmtree(old, ignore_errors=True)
         building.rename(target)
     return target
 
 
+def copy_installed(dists: list[str], target: Path) -> None:
+    """The files of installed distributions (this interpreter's: CPython 3.11 like Debian 12's),
+    copied into `target` so that nothing is downloaded: the lab may be built where only this
+    venv has them."""
+    from importlib.metadata import distribution
+    if sys.version_info[:2] != (3, 11):
+        raise SystemExit("the lab's packages carry compiled modules for CPython 3.11 (Debian 12's Python); "
+                         "build them with Python 3.11 (this is %d.%d)" % sys.version_info[:2])
+    for name in dists:
+        for file in distribution(name).files or []:
+            if file.parts[0] == ".." or file.suffix == ".pyc":
+                continue
+            dest = target / file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file.locate(), dest)
+
+
 def build_repository(repo: Path) -> None:
     work = repo / ".build"
     python_lib = work / "python"
-    pins = ["%s==%s" % (d, _installed_version(d)) for d in PYTHON_REQUIREMENTS]
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
-                    "--python-version", "3.11", "--target", str(python_lib), *pins], check=True)
+    copy_installed(PYTHON_REQUIREMENTS, python_lib)
     shutil.copytree(EMULATOR, python_lib / "mongoemu", ignore=shutil.ignore_patterns("__pycache__"))
     gnupg = repo / ".gnupg"
     gnupg.mkdir(mode=0o700)
