@@ -178,3 +178,18 @@ def test_x509_members_and_a_module_authenticating_with_its_certificate(playbook,
     finally:
         if pid is not None:
             stop_pid(pid)
+
+
+def test_a_bad_role_variable_fails_before_any_task(playbook, tmp_path):
+    """roles/mongod/meta/argument_specs.yml: Ansible validates the role's variables when it starts."""
+    base = tmp_path / "member"
+    hosts = inventory(tmp_path / "hosts.yml", base, "127.0.0.9", 27017, mongod_keyfile_content=KEY,
+                      mongod_tls_mode="requireTSL", mongod_start_timeout="soon")
+    result = playbook(ROLE, hosts)
+    assert result.returncode != 0
+    assert "Validating arguments against arg spec 'main'" in result.stdout
+    assert "value of mongod_tls_mode must be one of: disabled, allowTLS, preferTLS, requireTLS, got: requireTSL" \
+        in result.stdout
+    assert "mongod_start_timeout" in result.stdout
+    assert "ok=0" in result.stdout and not base.exists()
+    assert KEY not in result.stdout
