@@ -136,6 +136,7 @@ bench: venv
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_rolling.py
 	$(BIN)/python bench/bench_provision.py
+	$(BIN)/python bench/bench_field.py
 	$(BIN)/python tests/chaos/chaos_runner.py --runs 5
 	$(BIN)/python bench/report.py
 

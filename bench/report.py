@@ -35,6 +35,7 @@ SECTIONS = [
     ("rolling", "Rolling resync and oplog resize against naive procedures",
      ".venv/bin/python bench/bench_rolling.py"),
     ("provision", "Provisioning the local six-member set", ".venv/bin/python bench/bench_provision.py"),
+    ("field", "site.yml on separate machines (field lab) and on forked members", ".venv/bin/python bench/bench_field.py"),
     ("chaos", "Chaos runs", ".venv/bin/python tests/chaos/chaos_runner.py --runs 5"),
 ]
 
