@@ -183,7 +183,6 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_wire import (
     CommandError, WireConnection, WireError, hello_until_answers)
 
 UNAUTHORIZED = 13           # the localhost exception is closed: a user exists
-NOT_WRITABLE_PRIMARY = 10107
 USER_EXISTS = 51003
 
 
@@ -275,7 +274,8 @@ def main():
         connection, hello = hello_until_answers(connect, params["timeout"])
     except WireError as exc:
         module.fail_json(msg="cannot reach mongod of %s on this host at %s: %s. The bootstrap runs on the member "
-                             "through its loopback: check that mongod runs and that net.bindIp includes %s."
+                             "through its loopback: check that mongod runs, that net.bindIp includes %s, and that the TLS options "
+                             "match its net.tls (a member that requires TLS closes a plain connection)."
                          % (member, result["login"], exc, host), **result)
     with connection:
         try:
