@@ -36,8 +36,14 @@ def test_every_default_is_specified_with_a_description_and_a_type(role):
             assert option.get("type") in ("str", "int", "float", "bool", "list", "dict", "path", "raw"), (role, name)
             specified[name] = option
     wanted = defaults(role)
-    assert sorted(set(wanted) - set(specified)) == [], "%s: variables without an argument spec" % role
+    # a variable Ansible cannot template when it validates (replset_members: every member's hostvars,
+    # which may refer to hostvars) is described in the entry point's description instead
+    described = " ".join(entry_points["main"].get("description", []))
+    unvalidated = sorted(n for n in set(wanted) - set(specified) if not described.count(n + ":"))
+    assert unvalidated == [], "%s: variables without an argument spec" % role
     for name, value in wanted.items():
+        if name not in specified:
+            continue
         derived = "{{" in str(value)
         if derived or specified[name].get("no_log"):
             # Ansible templates the spec when the role starts and prints it when validation fails: a
