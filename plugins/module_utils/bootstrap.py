@@ -28,16 +28,34 @@ class BootstrapError(Exception):
     """The desired config offers no member to start the set from, or names one that cannot."""
 
 
+def _number(member, key, default):
+    """member[key] as a number; BootstrapError naming the member and the field otherwise (the bootstrap
+    runs on a member host, without the full validator and its jsonschema)."""
+    value = member.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BootstrapError("member %s: %s must be a number, got %r" % (member.get("host", "?"), key, value))
+    return value
+
+
 def _electable(member):
-    return (not member.get("arbiterOnly") and not member.get("hidden") and member.get("priority", 1) > 0
-            and member.get("votes", 1) == 1
-            and not member.get("secondaryDelaySecs", member.get("slaveDelay", 0)))
+    return (not member.get("arbiterOnly") and not member.get("hidden") and _number(member, "priority", 1) > 0
+            and _number(member, "votes", 1) == 1
+            and not _number(member, "secondaryDelaySecs", member.get("slaveDelay", 0)))
+
+
+def _members(config):
+    members = config.get("members")
+    if not isinstance(members, list) or not all(isinstance(m, dict) and isinstance(m.get("host"), str) for m in members):
+        raise BootstrapError("the config of %r must have members, each a mapping with a host" % config.get("_id"))
+    for member in members:
+        _electable(member)  # its numbers are numbers
+    return members
 
 
 def choose_bootstrap_member(config):
     """The host of the member to start the set from: an electable data-bearing voter of the
     highest priority, the first of them in the config's order."""
-    candidates = [m for m in config.get("members", []) if _electable(m)]
+    candidates = [m for m in _members(config) if _electable(m)]
     if not candidates:
         raise BootstrapError(
             "replica set %r has no electable data-bearing voter (priority > 0, votes 1, not hidden, not delayed, "
@@ -53,14 +71,14 @@ def bootstrap_config(desired, member_host):
     except the write-concern modes: a mode names tag values that only the other members carry, and
     mongod refuses a config whose modes no member set can satisfy (ReplSetConfig::validate); the
     apply step adds them together with the members."""
-    member = next((dict(m) for m in desired.get("members", []) if m.get("host") == member_host), None)
+    member = next((dict(m) for m in _members(desired) if m.get("host") == member_host), None)
     if member is None:
         raise BootstrapError("%s is not a member of the desired config of %r (members: %s)" % (
             member_host, desired.get("_id"), ", ".join(m.get("host", "?") for m in desired.get("members", []))))
     if not _electable(member):
         raise BootstrapError("%s cannot start replica set %r: the first member must be an electable data-bearing "
                              "voter (it is %s)" % (member_host, desired.get("_id"), describe_member(member)))
-    member["priority"] = max(member.get("priority", 1), 1)
+    member["priority"] = max(_number(member, "priority", 1), 1)
     member["votes"] = 1
     config = {"_id": desired["_id"], "version": 1, "members": [member]}
     for key in ("protocolVersion", "writeConcernMajorityJournalDefault", "configsvr"):

@@ -132,3 +132,16 @@ def test_an_unreachable_member_is_retried_then_named():
     with pytest.raises(mongo_wire.WireError, match="no answer to hello within 2 s"):
         mongo_wire.hello_until_answers(lambda: mongo_wire.WireConnection("127.0.0.1", 1, timeout=1), 2,
                                        clock=lambda: next(clock), sleep=lambda _: None)
+
+
+@pytest.mark.parametrize("member", [
+    {"_id": 0, "host": "a:1", "priority": ""},
+    {"_id": 0, "host": "a:1", "votes": "1"},
+    {"_id": 0, "host": "a:1", "secondaryDelaySecs": None},
+])
+def test_a_malformed_member_is_named_not_a_traceback(member):
+    """Found by test_module_fuzz: priority '' raised TypeError inside the module."""
+    with pytest.raises(BootstrapError, match="member a:1: .* must be a number"):
+        bootstrap_config({"_id": "x", "members": [member]}, "a:1")
+    with pytest.raises(BootstrapError, match="must have members"):
+        choose_bootstrap_member({"_id": "x", "members": "a:1"})
