@@ -131,12 +131,31 @@ class Server:
                               error=f"DBPathInUse: {exc}")
             raise StartupError(f"DBPathInUse: {exc}", exc.exit_code) from None
         self.storage = Storage(cfg.dbpath)
+        self.storage.conn.on_disk_full = self.disk_full
         self.logger.info("STORAGE", 22315, "initandlisten", "Opening storage engine",
                          engine="sqlite3 (mongoemu)", dbPath=cfg.dbpath)
         self.sessions = SessionStore(self.storage)
         self.repl = ReplicationCoordinator(self)
         self.repl.load()
         self._initialize_catalog()
+
+    def disk_full(self, error: str) -> None:
+        """A write found the dbPath's filesystem full. mongod does not survive it: WiredTiger
+        cannot write its log or a data file, panics (WT_PANIC), and mongod's error handler
+        aborts the process (src/mongo/db/storage/wiredtiger/wiredtiger_util.cpp,
+        mdb_handle_error_with_startup_suppression: fassert(50853, errorCode != WT_PANIC)),
+        leaving its pid file and mongod.lock behind. mongoemu logs the same lines and aborts
+        too (SIGABRT, no core file)."""
+        import resource
+
+        self.logger.error("WT", 22435, "conn", "WiredTiger error message", error=errno.ENOSPC,
+                          message=f"{self.config.dbpath}: {error}: No space left on device")
+        self.logger.log("F", "ASSERT", 23089, "conn", "Fatal assertion",
+                        {"msgid": 50853,
+                         "file": "src/mongo/db/storage/wiredtiger/wiredtiger_util.cpp"})
+        self.logger.log("F", "ASSERT", 23090, "conn", "\n\n***aborting after fassert() failure\n\n")
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.abort()
 
     def _initialize_catalog(self) -> None:
         st = self.storage

@@ -36,6 +36,23 @@ class DbPathError(Exception):
         self.exit_code = exit_code
 
 
+class _Connection(sqlite3.Connection):
+    """A sqlite3 connection that hands a full disk to ``on_disk_full`` (set by the server)
+    before the error propagates: mongod does not answer a write that cannot reach its files
+    with an error, it stops (see Server.disk_full)."""
+
+    on_disk_full: Callable[[str], None] | None = None
+
+    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(*args)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL \
+                    and self.on_disk_full is not None:
+                self.on_disk_full(str(exc))
+            raise
+
+
 class DbPathLock:
     """mongod.lock: an exclusive lock held for the life of the process, holding its pid."""
 
@@ -137,7 +154,8 @@ class Storage:
     def __init__(self, dbpath: str) -> None:
         self.dbpath = dbpath
         self.path = os.path.join(dbpath, DATA_FILE)
-        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                    factory=_Connection)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA temp_store=MEMORY")

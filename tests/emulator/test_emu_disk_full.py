@@ -1,0 +1,56 @@
+"""A full dbPath stops the member as it stops mongod: WiredTiger cannot write its log or a data
+file, panics, and mongod aborts (src/mongo/db/storage/wiredtiger/wiredtiger_util.cpp,
+mdb_handle_error_with_startup_suppression: fassert(50853, errorCode != WT_PANIC)). mongoemu
+used to answer the write with an error and go on running, a member no real set ever has.
+
+The dbPath is a 4 MB tmpfs mounted for the test and unmounted by its path (root only)."""
+import os
+import subprocess
+import time
+
+import pytest
+from pymongo.errors import PyMongoError
+
+from emuharness import pid_alive
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def small_dbpath(tmp_path):
+    path = tmp_path / "full"
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "quorum-test-full", str(path)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + mounted.stderr.strip())
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)  # after emu_factory stopped the member
+
+
+def test_a_write_that_finds_the_dbpath_full_aborts_the_member_as_mongod_does(small_dbpath, emu_factory):
+    emu = emu_factory(dbpath=small_dbpath)
+    coll = emu.client().app.w
+    coll.insert_one({"_id": 0})
+    with open(small_dbpath / "filler", "wb") as filler:  # whatever is left, taken
+        block = b"\0" * (1 << 16)
+        try:
+            while True:
+                filler.write(block)
+                filler.flush()
+        except OSError:
+            pass
+    with pytest.raises(PyMongoError):
+        for n in range(1, 200):  # the WAL has room left in its pages; a few writes reach the end
+            coll.insert_one({"_id": n, "pad": "x" * 20000})
+    deadline = time.monotonic() + 10
+    while pid_alive(emu.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(emu.pid), "the member still runs with its dbPath full"
+    lines = emu.log_lines()
+    assert any('"id":23089' in line and '"msgid":50853' in line for line in lines), lines[-5:]
+    assert any("No space left on device" in line for line in lines), lines[-5:]
+    emu.pid = None  # gone by itself; nothing to stop
+    os.unlink(small_dbpath / "filler")
