@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable, Coroutine
 
 from mongoemu import MONGOD_VERSION, MONGOEMU_VERSION
-from mongoemu.config import ConfigError, ServerConfig, parse_config
+from mongoemu.config import ConfigError, InitError, ServerConfig, parse_config
 
 HELP = """Options:
   -f [ --config ] arg          configuration file specifying additional options
@@ -247,6 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         cfg = parse_config(args)
+    except InitError as exc:
+        # mongod_main: runGlobalInitializers failed in the options' validation step
+        from mongoemu.log import Logger
+
+        Logger().log("F", "CONTROL", 20574, "thread1", "Error during global initialization",
+                     {"error": {"code": exc.code, "codeName": exc.code_name,
+                                "errmsg": str(exc)}})
+        sys.stdout.flush()
+        return exc.exit_code
     except ConfigError as exc:
         message = str(exc)
         # mongod_options_init.cpp / options_parser_init.cpp: every refused start (exit code 2)

@@ -9,13 +9,32 @@ from typing import Any
 
 import yaml
 
+from mongoemu import server_parameters
 from mongoemu.options import OPTIONS, Option, find_yaml
 
 
 class ConfigError(Exception):
-    """Bad options: mongod prints the reason and exits with code 2 (EXIT_BADOPTIONS)."""
+    """Bad options: mongod prints the reason and exits with code 2 (EXIT_BADOPTIONS).
+
+    Two of mongod's startup steps end this way: OptionsParser::run (options_parser_init.cpp
+    StartupOptions: the parser's reason, unprefixed) and storeMongodOptions
+    (mongod_options_init.cpp: ``Status::toString()``, so "BadValue: <reason>")."""
 
     exit_code = 2
+
+
+class InitError(ConfigError):
+    """The validation step of the startup options failed (mongod_options_init.cpp: the option
+    constraints of Environment::validate, validateMongodOptions and canonicalizeMongodOptions
+    under uassertStatusOK): runGlobalInitializers returns the status, mongod_main logs
+    "Error during global initialization" (id 20574, fatal) and exits 1 (ExitCode::fail)."""
+
+    exit_code = 1
+
+    def __init__(self, errmsg: str, code: int = 2, code_name: str = "BadValue") -> None:
+        super().__init__(errmsg)
+        self.code = code
+        self.code_name = code_name
 
 
 # Which YAML keys mongod knows: mongoemu.options (mongod's option IDL files).
@@ -98,23 +117,126 @@ def _get_dotted(tree: dict[str, Any], dotted: str, default: Any = None) -> Any:
     return node
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _yaml_options(node: dict[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """addYAMLNodesToEnvironment and YAMLNodeToValue (options_parser.cpp): yaml-cpp hands every
+    scalar over as text (so ``port: "27017"`` is a port and ``bindIpAll: yes`` is no switch);
+    a nested map is walked unless its key is a map option (setParameter); a ``value`` field
+    stands for its parent; each leaf is converted by its option's type. Returns
+    {dotted key: typed value}."""
     flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and not dotted.startswith("setParameter"):
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
+    for field_name, child in node.items():
+        field_name = "" if field_name is None else str(field_name)
+        if not prefix and not field_name:
+            raise ConfigError("Found empty key in YAML config file")
+        dotted = prefix[:-1] if prefix and field_name == "value" else prefix + field_name
+        option = find_yaml(dotted)
+        if isinstance(child, dict) and not (option is not None and option.kind == "map"):
+            flat.update(_yaml_options(child, dotted + "."))
+            continue
+        if option is None:
+            raise ConfigError(f"Unrecognized option: {dotted}")
+        flat[dotted] = _yaml_value(option, dotted, child)
     return flat
 
 
-def _check_known(flat_keys: list[str]) -> None:
-    """A YAML key no mongod option defines fails as OptionsParser's YAMLNodeToValue fails it:
-    "Unrecognized option: <dotted key>" (options_parser.cpp), exit code 2."""
-    for key in flat_keys:
-        if find_yaml(key) is None:
-            raise ConfigError(f"Unrecognized option: {key}\n{_TRY_HELP}")
+def _yaml_value(option: Option, key: str, node: Any) -> Any:
+    if option.kind == "strings":
+        if not isinstance(node, list):
+            raise ConfigError(f"Option: {key} is of type StringVector, but value in YAML config "
+                              "is not a list type")
+        if any(isinstance(item, list) for item in node):
+            raise ConfigError(f"Option: {key} has nested lists, which is not allowed")
+        return [item if isinstance(item, str) else "" for item in node]
+    if option.kind == "map":
+        if not isinstance(node, dict):
+            raise ConfigError(f"Option: {key} is of type StringMap, but value in YAML config is "
+                              "not a map type")
+        if any(isinstance(v, (list, dict)) for v in node.values()):
+            raise ConfigError(f"Option: {key} has a map with non scalar values, which is not "
+                              "allowed")
+        return {str(k): v for k, v in node.items()}
+    # YAML::Node::Scalar() of a sequence or a null node is the empty string
+    return _string_to_value(option.kind, node if isinstance(node, str) else "", key)
+
+
+class _NumberError(Exception):
+    """A NumberParser failure (base/parse_number.cpp); the text is its reason."""
+
+
+def _parse_integer(text: str, bits: int) -> int:
+    """NumberParser for an integer type with base 0: an optional sign, then strtol's base rules
+    (0x... hexadecimal, 0... octal), the whole string consumed, the type's range."""
+    rest = text
+    negative = False
+    if rest[:1] in ("-", "+"):
+        negative, rest = rest[0] == "-", rest[1:]
+    base = 10
+    if len(rest) > 2 and rest[:2] in ("0x", "0X"):
+        base, rest = 16, rest[2:]
+    elif len(rest) > 1 and rest[0] == "0":
+        base = 8
+    if not rest:
+        raise _NumberError("No digits")
+    magnitude = 0
+    consumed = 0
+    for char in rest:
+        digit = int(char, 36) if char.isascii() and char.isalnum() else 36
+        if digit >= base:
+            break
+        magnitude = magnitude * base + digit
+        if magnitude >= 1 << 64:
+            raise _NumberError("Overflow")
+        consumed += 1
+    if consumed != len(rest):
+        raise _NumberError("Did not consume whole string.")
+    if consumed == 0:
+        raise _NumberError("Did not consume any digits")
+    if magnitude > (1 << (bits - 1)) - 1 + (1 if negative else 0):
+        raise _NumberError("Overflow")
+    return -magnitude if negative else magnitude
+
+
+_STRTOD = re.compile(r"[ \t\n\r\f\v]*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)",
+                     re.IGNORECASE)
+
+
+def _parse_double(text: str) -> float:
+    """NumberParser for a double: strtod over the whole string."""
+    if not text:
+        raise _NumberError("Empty string")
+    if text[0].isspace():
+        raise _NumberError("Leading whitespace")
+    match = _STRTOD.match(text)
+    if not match:
+        raise _NumberError("Did not consume any digits")
+    value = float(match.group(0))
+    if value in (float("inf"), float("-inf")) and "inf" not in match.group(0).lower():
+        raise _NumberError("Out of range")
+    if match.end() != len(text):
+        raise _NumberError("Did not consume whole string.")
+    return value
+
+
+def _string_to_value(kind: str, text: str, key: str) -> Any:
+    """stringToValue (options_parser.cpp): the text of an option, from the command line (key:
+    its command-line name) or the YAML file (key: its dotted name), as the option's type."""
+    try:
+        if kind in ("int", "long"):
+            return _parse_integer(text, 32 if kind == "int" else 64)
+        if kind == "double":
+            return _parse_double(text)
+    except _NumberError as exc:
+        how = {"int": "int", "long": "long", "double": "double in"}[kind]
+        raise ConfigError(f"Error parsing option \"{key}\" as {how}: {exc}") from None
+    if kind == "switch":
+        if text in ("true", "false"):
+            return text == "true"
+        raise ConfigError(f"Expected boolean switch but found string: {text} for option: {key}")
+    if kind == "bool":
+        if text in ("true", "false"):
+            return text == "true"
+        raise ConfigError(f"Expected boolean but found string: {text} for option: {key}")
+    return text
 
 
 _TRY_HELP = "try 'mongod --help' for more information"
@@ -217,7 +339,7 @@ def parse_config(argv: list[str]) -> ServerConfig:
     ns, rest = _build_argparser().parse_known_args(argv)
     if rest:
         raise _unknown_argument(rest)
-    _check_conflicts(ns)
+    _check_multiple_occurrences(argv)
     parsed: dict[str, Any] = {}
     config_path = ns.config
     if config_path:
@@ -227,13 +349,14 @@ def parse_config(argv: list[str]) -> ServerConfig:
         except OSError as exc:
             raise ConfigError(f"Error reading config file: {exc.strerror}") from exc
         try:
-            loaded = yaml.safe_load(text) or {}
+            loaded = yaml.load(text, Loader=yaml.BaseLoader)  # every scalar as text, as yaml-cpp
         except yaml.YAMLError as exc:
             raise ConfigError(f"Error parsing YAML config file: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError("Error parsing YAML config file: the file is not a mapping")
-        _check_known(list(_flatten(loaded)))
-        parsed = loaded
+        if loaded not in (None, ""):
+            if not isinstance(loaded, dict):
+                raise ConfigError("No map found at top level of YAML config")
+            for key, value in _yaml_options(loaded).items():
+                _set_dotted(parsed, key, value)
         parsed["config"] = config_path
 
     def cli(dotted: str, value: Any) -> None:
@@ -249,7 +372,7 @@ def parse_config(argv: list[str]) -> ServerConfig:
     cli("storage.directoryPerDB", ns.directoryperdb)
     cli("replication.replSet", ns.replSet)
     if ns.oplogSize is not None:
-        cli("replication.oplogSizeMB", _number_opt("oplogSize", ns.oplogSize))
+        cli("replication.oplogSizeMB", _int_opt("oplogSize", ns.oplogSize))
     if ns.oplogMinRetentionHours is not None:
         cli("storage.oplogMinRetentionHours",
             _number_opt("oplogMinRetentionHours", ns.oplogMinRetentionHours))
@@ -285,38 +408,27 @@ def parse_config(argv: list[str]) -> ServerConfig:
         cli("processManagement.shutdown", True)
 
     _store_table_options(ns, parsed)
-    _check_mongod_options(parsed)
-
     cfg = ServerConfig(argv=list(argv), parsed=parsed, config_file=config_path,
                        shutdown=bool(ns.shutdown), version=bool(ns.version),
                        help=bool(ns.help))
+    if cfg.help or cfg.version:  # handlePreValidationMongodOptions: before any validation
+        return cfg
+    _check_mongod_options(parsed, ns)
+
     g = lambda key, default=None: _get_dotted(parsed, key, default)  # noqa: E731
-    port = g("net.port", 27017)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise ConfigError(f"Error parsing option \"net.port\": bad value {port!r}")
-    cfg.port = port
+    cfg.port = g("net.port", 27017)
     bind = g("net.bindIp")
     if bind is not None:
         cfg.bind_ips = [h.strip() for h in str(bind).split(",") if h.strip()]
-    cfg.bind_ip_all = bool(g("net.bindIpAll", False))
-    if cfg.bind_ip_all and bind is not None:
-        raise ConfigError("BadValue: Only one of net.bindIp and net.bindIpAll is allowed")
-    cfg.max_conns = int(g("net.maxIncomingConnections", 1_000_000))
+    # canonicalizeNetBindIpAll turns net.bindIpAll into net.bindIp "*", and storeServerOptions
+    # binds "*" to every address (server_options_server_helpers.cpp)
+    cfg.bind_ip_all = bool(g("net.bindIpAll", False)) or bind == "*"
+    cfg.max_conns = g("net.maxIncomingConnections", 1_000_000)
     cfg.dbpath = str(g("storage.dbPath", "/data/db"))
     repl = g("replication.replSet") or g("replication.replSetName")
     cfg.repl_set = str(repl).split("/", 1)[0] if repl else None
-    oplog = g("replication.oplogSizeMB")
-    if oplog is not None:
-        if isinstance(oplog, bool) or not isinstance(oplog, (int, float)) or oplog <= 0:
-            raise ConfigError("BadValue: bad --oplogSize, arg must be greater than 0")
-        cfg.oplog_size_mb = oplog
-    retention = g("storage.oplogMinRetentionHours")
-    if retention is not None:
-        if isinstance(retention, bool) or not isinstance(retention, (int, float)) or \
-                retention < 0:
-            raise ConfigError("BadValue: bad --oplogMinRetentionHours, argument must be greater "
-                              "or equal to 0")
-        cfg.oplog_min_retention_hours = float(retention)
+    cfg.oplog_size_mb = g("replication.oplogSizeMB")
+    cfg.oplog_min_retention_hours = float(g("storage.oplogMinRetentionHours", 0.0))
     cfg.fork = bool(g("processManagement.fork", False))
     cfg.pidfilepath = g("processManagement.pidFilePath")
     destination = g("systemLog.destination")
@@ -335,9 +447,6 @@ def parse_config(argv: list[str]) -> ServerConfig:
     cfg.auth = authz == "enabled"
     cluster_auth_mode = g("security.clusterAuthMode")
     if cluster_auth_mode is not None:
-        if cluster_auth_mode not in ("keyFile", "sendKeyFile", "sendX509", "x509"):
-            raise ConfigError(f"Bad value for parameter \"clusterAuthMode\": Invalid clusterAuthMode "
-                              f"\"{cluster_auth_mode}\"")
         cfg.cluster_auth_mode = cluster_auth_mode
     tls = TlsConfig()
     tls_mode = g("net.tls.mode") or _SSL_TO_TLS.get(g("net.ssl.mode", ""), None)
@@ -361,10 +470,7 @@ def parse_config(argv: list[str]) -> ServerConfig:
         raise ConfigError(f"BadValue: need to enable TLS via the tlsMode flag when using "
                           f"clusterAuthMode {cfg.cluster_auth_mode}")
     cfg.tls = tls
-    params = g("setParameter", {}) or {}
-    if not isinstance(params, dict):
-        raise ConfigError("Error parsing YAML config file: setParameter must be a mapping")
-    cfg.set_parameters = dict(params)
+    cfg.set_parameters = dict(g("setParameter", {}) or {})
     return cfg
 
 
@@ -375,17 +481,8 @@ _STORED_GENERICALLY = ("wiredTigerCacheSizeGB", "storageEngine", "nounixsocket",
 
 
 def _option_value(option: Option, flag: str, raw: Any) -> Any:
-    if option.kind == "int" or option.kind == "long":
-        return _int_opt(flag, raw)
-    if option.kind == "double":
-        return _number_opt(flag, raw)
-    if option.kind == "bool":
-        if raw in ("true", "1"):
-            return True
-        if raw in ("false", "0"):
-            return False
-        raise ConfigError(f"Error parsing command line: the argument ('{raw}') for option "
-                          f"'--{flag}' is invalid\n{_TRY_HELP}")
+    if option.kind in ("int", "long", "double", "bool"):
+        return _string_to_value(option.kind, raw, flag)
     return raw
 
 
@@ -404,9 +501,9 @@ def _store_table_options(ns: argparse.Namespace, parsed: dict[str, Any]) -> None
                 _set_dotted(parsed, "sharding.clusterRole", cli_name)
             elif cli_name == "profile":
                 modes = {0: "off", 1: "slowOp", 2: "all"}
-                if value not in modes:
-                    raise ConfigError(f"BadValue: Bad value for profile: {value}.  Supported "
-                                      "modes are: (0=off|1=slowOp|2=all)")
+                if value not in modes:  # canonicalizeMongodOptions: the validation step
+                    raise InitError(f"Bad value for profile: {value}.  Supported modes are: "
+                                    "(0=off|1=slowOp|2=all)")
                 _set_dotted(parsed, "operationProfiling.mode", modes[value])
             elif cli_name == "noscripting":
                 _set_dotted(parsed, "security.javascriptEnabled", False)
@@ -416,17 +513,31 @@ def _store_table_options(ns: argparse.Namespace, parsed: dict[str, Any]) -> None
                 parsed[option.name] = value
 
 
-def _check_mongod_options(parsed: dict[str, Any]) -> None:
-    """The checks of mongod_options.cpp that refuse a start, in mongod's order: option
-    conflicts (constraints.cpp MutuallyExclusiveKeyConstraint, from the IDL ``conflicts``),
-    handlePreValidationMongodOptions (exit 0 after a fatal log line), then
-    storeMongodOptions (BadValue, exit 2)."""
+def _check_mongod_options(parsed: dict[str, Any], ns: argparse.Namespace) -> None:
+    """The checks of mongod_options_init.cpp that refuse a start, in mongod's order:
+    handlePreValidationMongodOptions (exit 0 after a fatal log line), the validation step
+    (InitError, exit 1: the option constraints, validateMongodOptions, canonicalizeMongodOptions),
+    then storeMongodOptions (BadValue, exit 2)."""
     g = lambda key: _get_dotted(parsed, key)  # noqa: E731
     for legacy in ("master", "slave"):
         if legacy in parsed:
             raise PrematureExit("Master/slave replication is no longer supported")
     if g("replication.enableMajorityReadConcern") is False:
         raise PrematureExit("enableMajorityReadConcern:false is no longer supported")
+    _check_conflicts(ns, parsed)
+    _check_bounds(parsed)
+    _check_set_parameters(g("setParameter") or {})
+    # -- storeMongodOptions / storeServerOptions / storeBaseOptions (BadValue, exit 2) --
+    for name in (g("setParameter") or {}):
+        if not server_parameters.settable_at_startup(name):
+            raise ConfigError(f"BadValue: Cannot use --setParameter to set \"{name}\" at "
+                              "startup")
+    max_conns = g("net.maxIncomingConnections")
+    if max_conns is not None and max_conns < 5:
+        raise ConfigError("BadValue: maxConns has to be at least 5")
+    oplog = g("replication.oplogSizeMB")
+    if oplog is not None and oplog <= 0:
+        raise ConfigError(f"BadValue: bad --oplogSize, arg must be greater than 0,found: {oplog}")
     for legacy in ("pairwith", "arbiter", "opIdMem"):
         if legacy in parsed:
             raise ConfigError("BadValue: ****\nReplica Pairs have been deprecated. Invalid "
@@ -466,18 +577,96 @@ def _check_mongod_options(parsed: dict[str, Any]) -> None:
             _set_dotted(parsed, "storage.dbPath", "/data/configdb")
 
 
-def _check_conflicts(ns: argparse.Namespace) -> None:
-    """Command-line options the IDL files declare ``conflicts`` for; the parser's
-    MutuallyExclusiveKeyConstraint (constraints.cpp) says "<other> is not allowed when <key>
-    is specified" (first registered key first)."""
+def _check_conflicts(ns: argparse.Namespace, parsed: dict[str, Any]) -> None:
+    """Options the IDL files declare ``conflicts`` for (server_options_nongeneral.idl noauth,
+    mongod_options_sharding.idl configsvr/shardsvr, server_options_base.idl logpath/syslog,
+    mongod_options_general.idl auth/noauth): MutuallyExclusiveKeyConstraint::check
+    (constraints.cpp) says "<other> is not allowed when <key> is specified" (first registered
+    key first) in the validation step."""
     given = {"configsvr": getattr(ns, "opt:configsvr", None),
              "shardsvr": getattr(ns, "opt:shardsvr", None),
-             "auth": ns.auth, "noauth": ns.noauth, "security.keyFile": ns.keyFile,
-             "logpath": ns.logpath, "syslog": ns.syslog}
+             "auth": ns.auth, "noauth": ns.noauth,
+             "security.keyFile": _get_dotted(parsed, "security.keyFile"),
+             "security.transitionToAuth": _get_dotted(parsed, "security.transitionToAuth"),
+             "clusterAuthMode": _get_dotted(parsed, "security.clusterAuthMode"),
+             "logpath": ns.logpath, "syslog": ns.syslog,
+             "objcheck": getattr(ns, "opt:objcheck", None),
+             "noobjcheck": getattr(ns, "opt:noobjcheck", None)}
     for key, other in (("configsvr", "shardsvr"), ("auth", "noauth"),
-                       ("security.keyFile", "noauth"), ("logpath", "syslog")):
+                       ("security.keyFile", "noauth"), ("security.transitionToAuth", "noauth"),
+                       ("clusterAuthMode", "noauth"), ("logpath", "syslog"),
+                       ("objcheck", "noobjcheck")):
         if given[key] and given[other]:
-            raise ConfigError(f"{other} is not allowed when {key} is specified\n{_TRY_HELP}")
+            raise InitError(f"{other} is not allowed when {key} is specified")
+
+
+# IDL ``validator: {gte, lte}`` of the options (BoundaryKeyConstraint, constraints.h: checked
+# gt, lt, gte, lte in that order, "<dotted key> must be greater than or equal to <n>"):
+# server_options_general.idl net.port; mongod_options_storage.idl syncPeriodSecs (at most
+# StorageGlobalParams::kMaxSyncdelaySecs, 9e6), journal.commitIntervalMs (1 to
+# kMaxJournalCommitIntervalMs, 500), oplogMinRetentionHours; wiredtiger_global_options.idl.
+_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "net.port": (0, 65535),
+    "storage.syncPeriodSecs": (0.0, 9.0 * 1000 * 1000),
+    "storage.journal.commitIntervalMs": (1, 500),
+    "storage.oplogMinRetentionHours": (0.0, None),
+    "storage.wiredTiger.engineConfig.cacheSizeGB": (0.25, 10000),
+    "storage.wiredTiger.engineConfig.statisticsLogDelaySecs": (0, 100000),
+    "storage.wiredTiger.engineConfig.zstdCompressionLevel": (-7, 22),
+}
+
+
+def _check_bounds(parsed: dict[str, Any]) -> None:
+    for key, (low, high) in _BOUNDS.items():
+        value = _get_dotted(parsed, key)
+        if value is None:
+            continue
+        if low is not None and not value >= low:
+            raise InitError(f"{key} must be greater than or equal to {low:g}")
+        if high is not None and not value <= high:
+            raise InitError(f"{key} must be less than or equal to {high:g}")
+    # validator callbacks (server_options_general / nongeneral .idl)
+    destination = _get_dotted(parsed, "systemLog.destination")
+    if destination is not None and destination.lower() not in ("syslog", "file"):
+        raise InitError("systemLog.destination expects one of 'syslog' or 'file'")
+    mode = _get_dotted(parsed, "security.clusterAuthMode")
+    if mode is not None and mode not in ("keyFile", "sendKeyFile", "sendX509", "x509"):
+        raise InitError("security.clusterAuthMode expects one of 'keyFile', 'sendKeyFile', "
+                        "'sendX509', or 'X509'")
+
+
+def _check_set_parameters(params: dict[str, Any]) -> None:
+    """validateBaseOptions (server_options_helpers.cpp): every --setParameter name must be a
+    registered server parameter; failpoints are registered only with enableTestCommands."""
+    test_commands = str(params.get("enableTestCommands", "")) in ("1", "true")
+    for name in params:
+        if name.startswith("failpoint.") and test_commands:
+            continue
+        if not server_parameters.is_known(name):
+            raise InitError(f"Unknown --setParameter '{name}'")
+
+
+def _check_multiple_occurrences(argv: list[str]) -> None:
+    """boost::program_options refuses a second value for an option that does not compose
+    (OptionsParser::parseCommandLine: "Error parsing command line:  Multiple occurrences of
+    option \"--<name>\"", two spaces); --setParameter composes, and so do the -v forms."""
+    seen: set[str] = set()
+    for arg in argv:
+        if not arg.startswith("-") or arg in ("-", "--"):
+            continue
+        name = arg.lstrip("-").split("=", 1)[0]
+        option = _CLI_OPTIONS.get(name)
+        if option is None or option.kind in ("map", "strings") or name in ("v", "verbose") or \
+                set(name) == {"v"}:
+            continue
+        canonical = option.cli[0]
+        if canonical in seen:
+            raise ConfigError("Error parsing command line:  Multiple occurrences of option "
+                              f"\"--{canonical}\"")
+        seen.add(canonical)
+
+
+_CLI_OPTIONS: dict[str, Option] = {name: o for o in OPTIONS for name in o.cli}
 
 
 class PrematureExit(ConfigError):
@@ -487,23 +676,11 @@ class PrematureExit(ConfigError):
 
 
 def _int_opt(name: str, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"Error parsing option \"{name}\" as int: Bad digit \"{value}\" "
-                          "while parsing") from None
+    return None if value is None else _string_to_value("int", value, name)
 
 
-def _number_opt(name: str, value: str) -> float | int:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            raise ConfigError(f"Error parsing option \"{name}\" as double") from None
+def _number_opt(name: str, value: str) -> float:
+    return _string_to_value("double", value, name)
 
 
 def resolve_path(path: str | None) -> str | None:

@@ -7,7 +7,8 @@ Rules and where mongod has them:
 * an unknown config file key: YAMLNodeToValue in options_parser.cpp, "Unrecognized option: <key>";
 * conflicting options: constraints.cpp MutuallyExclusiveKeyConstraint::check,
   "<other> is not allowed when <key> is specified" (the IDL ``conflicts`` of
-  mongod_options_sharding.idl: configsvr / shardsvr);
+  mongod_options_sharding.idl: configsvr / shardsvr), checked in the validation step: see
+  test_emu_option_values.py (exit code 1);
 * --shardsvr / --configsvr / sharding.clusterRole: mongod_options.cpp storeMongodOptions
   ("Cannot start a <role> as a standalone server. ...", BadValue, exit 2) and the default ports
   of ServerGlobalParams (27018 shard, 27019 config server);
@@ -65,8 +66,6 @@ def test_every_option_has_a_known_effect_and_unique_names():
      "Error parsing command line: unrecognised option '--auditDestination'"),
     (["--port"], "Error parsing command line: the required argument for option '--port' is "
                  "missing"),
-    (["--configsvr", "--shardsvr", "--replSet", "rs"],
-     "shardsvr is not allowed when configsvr is specified"),
 ])
 def test_bad_command_lines_fail_like_mongod(args, wanted):
     proc = run_cli(*args)
@@ -96,8 +95,6 @@ def test_unknown_config_file_keys_fail_like_mongod(tmp_path, yaml_text, key):
     (["--configsvr"], 2, "BadValue: Cannot start a configsvr as a standalone server. Please use "
                          "the option --replSet to start the node as a replica set."),
     (["--cacheSize", "100"], 2, "BadValue: --cacheSize option not currently supported"),
-    (["--profile", "5"], 2, "BadValue: Bad value for profile: 5.  Supported modes are: "
-                            "(0=off|1=slowOp|2=all)"),
     (["--replSet", "rs", "--auth"], 2, "BadValue: security.keyFile is required when "
                                       "authorization is enabled with replica sets"),
     (["--master"], 0, "Master/slave replication is no longer supported"),
