@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mongoemu.auth import (BUILTIN_ROLES, AuthenticatedUser, Privilege, RoleGrant,
-                           check_restrictions, privileges_from_docs, privileges_of, role_exists)
+                           check_restrictions, is_authorized, privileges_from_docs,
+                           privileges_of, role_exists)
 from mongoemu.dispatch import Ctx, command
 from mongoemu.errors import MongoError
+from mongoemu.rsconfig import _wrong_type
 
 if TYPE_CHECKING:  # pragma: no cover
     from mongoemu.server import Server
@@ -79,8 +81,7 @@ def refresh_sessions(server: "Server") -> None:
 
 def _role_names(value: Any, db: str, field: str) -> list[dict[str, str]]:
     if not isinstance(value, list):
-        raise MongoError(14, f"BSON field '{field}' is the wrong type "
-                             f"'{type(value).__name__}', expected type 'array'")
+        raise _wrong_type(field, value, "array")
     out: list[dict[str, str]] = []
     for item in value:
         if isinstance(item, str):
@@ -105,8 +106,7 @@ def _required(ctx: Ctx, field: str) -> Any:
 def _role_name(ctx: Ctx) -> str:
     name = ctx.arg
     if not isinstance(name, str):
-        raise MongoError(14, f"BSON field '{ctx.name}' is the wrong type "
-                             f"'{type(name).__name__}', expected type 'string'")
+        raise _wrong_type(ctx.name, name, "string")
     return name
 
 
@@ -163,57 +163,109 @@ def _privilege_docs(privileges: list[Privilege]) -> list[dict[str, Any]]:
     return [p.to_doc() for p in privileges]
 
 
-# -- who may run them (checkAuthForCreateRole and the like) -----------------------------------
+# -- who may run them ---------------------------------------------------------------------------
+# checkAuthForTypedCommand of each command (db/commands/user_management_commands_common.cpp):
+# every refusal is Unauthorized (13) with its own message. It runs after the command's IDL
+# parse and before typedRun, so the handlers call it between the two; the dispatcher lets any
+# principal through (needs=_ANY: a logged-in user or the localhost exception's privileges).
 
 
-def _grant_privilege_needs(db: str, docs: Any, action: str) -> list[Need]:
-    """checkAuthorizedToGrantPrivilege: grantRole on the privilege's database, or on admin for
-    a privilege on the cluster or on several databases."""
-    needs: list[Need] = []
-    for doc in docs if isinstance(docs, list) else []:
-        resource = doc.get("resource") if isinstance(doc, dict) else None
-        target = resource.get("db") if isinstance(resource, dict) else None
-        need = (target if isinstance(target, str) and target else "admin", action)
-        if need not in needs:
-            needs.append(need)
-    return needs
+def _ANY(ctx: Ctx) -> list[Need]:  # noqa: N802 - a constant-like needs function
+    return []
 
 
-def _role_db_needs(ctx: Ctx, value: Any, action: str) -> list[Need]:
-    needs: list[Need] = []
-    for item in value if isinstance(value, list) else []:
-        db = item.get("db", ctx.db) if isinstance(item, dict) else ctx.db
-        if isinstance(db, str) and (db, action) not in needs:
-            needs.append((db, action))
-    return needs
+def _principals(ctx: Ctx) -> list[Any] | None:
+    """Whose privileges decide, or None with authorization off (everything is allowed)."""
+    if not ctx.server.config.auth_enabled:
+        return None
+    return ctx.server.dispatcher.principals(ctx.conn)
 
 
-def _create_role_needs(ctx: Ctx) -> list[Need]:
-    needs: list[Need] = [(ctx.db, "createRole")]
-    needs += _role_db_needs(ctx, ctx.cmd.get("roles"), "grantRole")
-    needs += _grant_privilege_needs(ctx.db, ctx.cmd.get("privileges"), "grantRole")
-    if ctx.cmd.get("authenticationRestrictions"):
-        needs.append((ctx.db, "setAuthenticationRestriction"))
-    return needs
+def _unauthorized(message: str) -> MongoError:
+    return MongoError(13, message)
 
 
-def _update_role_needs(ctx: Ctx) -> list[Need]:
-    needs: list[Need] = [(ctx.db, "grantRole"), (ctx.db, "revokeRole")]
-    needs += _role_db_needs(ctx, ctx.cmd.get("roles"), "grantRole")
-    needs += _grant_privilege_needs(ctx.db, ctx.cmd.get("privileges"), "grantRole")
-    if "authenticationRestrictions" in ctx.cmd:
-        needs.append((ctx.db, "setAuthenticationRestriction"))
-    return needs
+def _may(ctx: Ctx, db: str | None, action: str) -> bool:
+    principals = _principals(ctx)
+    return principals is None or is_authorized(principals, [(db, action)])
+
+
+def _may_on_any_normal_resource(ctx: Ctx, action: str) -> bool:
+    """isAuthorizedForActionsOnResource(ResourcePattern::forAnyNormalResource()): a privilege
+    on every normal resource ({db: "", collection: ""}, a *AnyDatabase role) or on anyResource."""
+    principals = _principals(ctx)
+    if principals is None:
+        return True
+    for principal in principals:
+        for _db, grant in principal.grants():
+            if grant.everything or action in grant.any_db_actions:
+                return True
+            for p in grant.privileges:
+                if (action in p.actions or "anyAction" in p.actions) and \
+                        (p.any_resource or (p.db == "" and p.collection == "")):
+                    return True
+    return False
+
+
+def _authorize_roles(ctx: Ctx, names: list[dict[str, str]], action: str) -> None:
+    """checkAuthorizedToGrantRoles / checkAuthorizedToRevokeRoles: the action on each role's
+    database."""
+    verb = "grant" if action == "grantRole" else "revoke"
+    for r in names:
+        if not _may(ctx, r["db"], action):
+            raise _unauthorized(f"Not authorized to {verb} role: {r['role']}@{r['db']}")
+
+
+def _authorize_privileges(ctx: Ctx, privileges: list[Privilege], action: str) -> None:
+    """checkAuthorizedToGrantPrivilege / checkAuthorizedToRevokePrivilege: the action on the
+    privilege's database, or on admin for the cluster, anyResource or every database (mongod's
+    message lacks the space before "database")."""
+    verb = "grant" if action == "grantRole" else "revoke"
+    for p in privileges:
+        if not p.cluster and not p.any_resource and p.db:
+            if not _may(ctx, p.db, action):
+                raise _unauthorized(f"Not authorized to {verb} privileges on the {p.db}database")
+        elif not _may(ctx, "admin", action):
+            raise _unauthorized(f"To {verb} privileges affecting multiple databases or the "
+                                f"cluster, must be authorized to {verb} roles from the admin "
+                                "database")
+
+
+def _authorize_restrictions(ctx: Ctx, given: bool) -> None:
+    """checkAuthorizedToSetRestrictions."""
+    if given and not _may(ctx, ctx.db, "setAuthenticationRestriction"):
+        raise _unauthorized("Unauthorized")
+
+
+def _authorize_create_role(ctx: Ctx, name: str) -> None:
+    """isAuthorizedToCreateRole (authorization_session_impl.cpp): createRole on the database,
+    or, under the localhost exception, a logged-in user who already holds the role (never the
+    case here: the exception ends with the first user)."""
+    if not _may(ctx, ctx.db, "createRole"):
+        raise _unauthorized(f"Not authorized to create roles on db: {ctx.db}")
 
 
 # -- commands ---------------------------------------------------------------------------------
 
 
-@command("createRole", write=True, needs=_create_role_needs)
+def _privileges_arg(ctx: Ctx, value: Any) -> list[Privilege]:
+    if not isinstance(value, list):
+        raise _wrong_type(f"{ctx.name}.privileges", value, "array")
+    return privileges_from_docs(value, ctx.name)
+
+
+@command("createRole", write=True, needs=_ANY)
 def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
+    # the IDL parse (CreateRoleCommand), then checkAuthForTypedCommand, then typedRun
     name = _role_name(ctx)
-    privileges_arg = _required(ctx, "privileges")
-    roles_arg = _required(ctx, "roles")
+    privileges = _privileges_arg(ctx, _required(ctx, "privileges"))
+    roles = _role_names(_required(ctx, "roles"), ctx.db, "createRole.roles")
+    restrictions = ctx.cmd.get("authenticationRestrictions")
+    checked = check_restrictions(restrictions, "createRole") if restrictions is not None else []
+    _authorize_create_role(ctx, name)
+    _authorize_roles(ctx, roles, "grantRole")
+    _authorize_privileges(ctx, privileges, "grantRole")
+    _authorize_restrictions(ctx, restrictions is not None)
     if not name:
         raise MongoError(2, "Role name must be non-empty")
     if ctx.db == "local":
@@ -222,18 +274,10 @@ def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
         raise MongoError(2, "Cannot create roles in the $external database")
     if role_exists(name, ctx.db) or name in BUILTIN_ROLES:
         raise MongoError(2, "Cannot create roles with the same name as a built-in role")
-    if not isinstance(privileges_arg, list):
-        raise MongoError(14, "BSON field 'createRole.privileges' is the wrong type, expected "
-                             "type 'array'")
-    privileges = privileges_from_docs(privileges_arg, "createRole")
-    roles = _role_names(roles_arg, ctx.db, "createRole.roles")
     doc: dict[str, Any] = {"_id": f"{ctx.db}.{name}", "role": name, "db": ctx.db,
                            "privileges": _privilege_docs(privileges), "roles": roles}
-    restrictions = ctx.cmd.get("authenticationRestrictions")
-    if restrictions is not None:
-        checked = check_restrictions(restrictions, "createRole")
-        if checked:
-            doc["authenticationRestrictions"] = checked
+    if checked:
+        doc["authenticationRestrictions"] = checked
     if role_doc(ctx.server, ctx.db, name) is not None:
         raise MongoError(51002, f"Role \"{name}@{ctx.db}\" already exists")
     _check_grant_roles(ctx, name, roles)
@@ -244,24 +288,36 @@ def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
     return {"ok": 1.0}
 
 
-@command("updateRole", write=True, needs=_update_role_needs)
+@command("updateRole", write=True, needs=_ANY)
 def cmd_update_role(ctx: Ctx) -> dict[str, Any]:
     name = _role_name(ctx)
-    if not any(k in ctx.cmd for k in ("roles", "privileges", "authenticationRestrictions")):
+    privileges = _privileges_arg(ctx, ctx.cmd["privileges"]) if "privileges" in ctx.cmd \
+        else None
+    roles = _role_names(ctx.cmd["roles"], ctx.db, "updateRole.roles") if "roles" in ctx.cmd \
+        else None
+    restricting = "authenticationRestrictions" in ctx.cmd
+    checked = check_restrictions(ctx.cmd["authenticationRestrictions"], "updateRole") \
+        if restricting else []
+    # you don't know what you might be revoking: revokeRole on every normal resource
+    if not _may_on_any_normal_resource(ctx, "revokeRole"):
+        raise _unauthorized("updateRole command required the ability to revoke any role in the "
+                            "system")
+    if roles is not None:
+        _authorize_roles(ctx, roles, "grantRole")
+    if privileges is not None:
+        _authorize_privileges(ctx, privileges, "grantRole")
+    _authorize_restrictions(ctx, restricting)
+    if privileges is None and roles is None and not restricting:
         raise MongoError(2, "Must specify at least one field to update in updateRole")
     rid, doc = _require_role(ctx, name)
     doc = dict(doc)
-    if "privileges" in ctx.cmd:
-        privileges = privileges_from_docs(ctx.cmd["privileges"] if isinstance(
-            ctx.cmd["privileges"], list) else [None], "updateRole")
-        _check_grant_privileges(ctx, privileges)
-        doc["privileges"] = _privilege_docs(privileges)
-    if "roles" in ctx.cmd:
-        roles = _role_names(ctx.cmd["roles"], ctx.db, "updateRole.roles")
+    if roles is not None:
         _check_grant_roles(ctx, name, roles)
         doc["roles"] = roles
-    if "authenticationRestrictions" in ctx.cmd:
-        checked = check_restrictions(ctx.cmd["authenticationRestrictions"], "updateRole")
+    if privileges is not None:
+        _check_grant_privileges(ctx, privileges)
+        doc["privileges"] = _privilege_docs(privileges)
+    if restricting:
         if checked:
             doc["authenticationRestrictions"] = checked
         else:
@@ -285,9 +341,15 @@ def _pull_role_everywhere(ctx: Ctx, matches: Any) -> None:
                 ctx.server.repl.log_op("u", ns, doc, o2={"_id": doc["_id"]})
 
 
-@command("dropRole", write=True, needs=[("db", "dropRole")])
+def _authorize_drop_role(ctx: Ctx) -> None:
+    if not _may(ctx, ctx.db, "dropRole"):
+        raise _unauthorized(f"Not authorized to drop roles from the {ctx.db} database")
+
+
+@command("dropRole", write=True, needs=_ANY)
 def cmd_drop_role(ctx: Ctx) -> dict[str, Any]:
     name = _role_name(ctx)
+    _authorize_drop_role(ctx)
     _not_builtin(ctx, name)
     rid, doc = _require_role(ctx, name)
     _pull_role_everywhere(ctx, lambda r: r.get("role") == name and r.get("db") == ctx.db)
@@ -298,8 +360,9 @@ def cmd_drop_role(ctx: Ctx) -> dict[str, Any]:
     return {"ok": 1.0}
 
 
-@command("dropAllRolesFromDatabase", write=True, needs=[("db", "dropRole")])
+@command("dropAllRolesFromDatabase", write=True, needs=_ANY)
 def cmd_drop_all_roles(ctx: Ctx) -> dict[str, Any]:
+    _authorize_drop_role(ctx)
     _pull_role_everywhere(ctx, lambda r: r.get("db") == ctx.db)
     n = 0
     for rid, doc in list(ctx.storage.scan(ROLES_NS)):
@@ -312,17 +375,28 @@ def cmd_drop_all_roles(ctx: Ctx) -> dict[str, Any]:
     return {"n": n, "ok": 1.0}
 
 
-@command("grantPrivilegesToRole", write=True,
-         needs=lambda ctx: _grant_privilege_needs(ctx.db, ctx.cmd.get("privileges"),
-                                                  "grantRole"))
-def cmd_grant_privileges(ctx: Ctx) -> dict[str, Any]:
+def _grant_or_revoke_args(ctx: Ctx, field: str, action: str) -> tuple[str, list[Any]]:
+    """What grant/revoke Privileges/Roles To/From Role share: the IDL parse (the role's name, a
+    required ``field`` array, each element parsed), checkAuthForTypedCommand (``action`` on what
+    is granted or revoked), then typedRun's first checks: a non-empty array, not a built-in
+    role (user_management_commands.cpp)."""
     name = _role_name(ctx)
-    docs = ctx.cmd.get("privileges")
-    if not isinstance(docs, list) or not docs:
-        raise MongoError(2, "grantPrivilegesToRole command requires a non-empty \"privileges\" "
-                            "array")
+    value = _required(ctx, field)
+    if field == "privileges":
+        items: list[Any] = _privileges_arg(ctx, value)
+        _authorize_privileges(ctx, items, action)
+    else:
+        items = _role_names(value, ctx.db, f"{ctx.name}.roles")
+        _authorize_roles(ctx, items, action)
+    if not value:
+        raise MongoError(2, f"{ctx.name} command requires a non-empty \"{field}\" array")
     _not_builtin(ctx, name)
-    adding = privileges_from_docs(docs, "grantPrivilegesToRole")
+    return name, items
+
+
+@command("grantPrivilegesToRole", write=True, needs=_ANY)
+def cmd_grant_privileges(ctx: Ctx) -> dict[str, Any]:
+    name, adding = _grant_or_revoke_args(ctx, "privileges", "grantRole")
     _check_grant_privileges(ctx, adding)
     rid, doc = _require_role(ctx, name)
     current = privileges_from_docs(doc.get("privileges", []), "role")
@@ -331,17 +405,9 @@ def cmd_grant_privileges(ctx: Ctx) -> dict[str, Any]:
     return {"ok": 1.0}
 
 
-@command("revokePrivilegesFromRole", write=True,
-         needs=lambda ctx: _grant_privilege_needs(ctx.db, ctx.cmd.get("privileges"),
-                                                  "revokeRole"))
+@command("revokePrivilegesFromRole", write=True, needs=_ANY)
 def cmd_revoke_privileges(ctx: Ctx) -> dict[str, Any]:
-    name = _role_name(ctx)
-    docs = ctx.cmd.get("privileges")
-    if not isinstance(docs, list) or not docs:
-        raise MongoError(2, "revokePrivilegesFromRole command requires a non-empty "
-                            "\"privileges\" array")
-    _not_builtin(ctx, name)
-    removing = privileges_from_docs(docs, "revokePrivilegesFromRole")
+    name, removing = _grant_or_revoke_args(ctx, "privileges", "revokeRole")
     rid, doc = _require_role(ctx, name)
     kept: list[Privilege] = []
     for p in privileges_from_docs(doc.get("privileges", []), "role"):
@@ -355,15 +421,9 @@ def cmd_revoke_privileges(ctx: Ctx) -> dict[str, Any]:
     return {"ok": 1.0}
 
 
-@command("grantRolesToRole", write=True,
-         needs=lambda ctx: _role_db_needs(ctx, ctx.cmd.get("roles"), "grantRole"))
+@command("grantRolesToRole", write=True, needs=_ANY)
 def cmd_grant_roles_to_role(ctx: Ctx) -> dict[str, Any]:
-    name = _role_name(ctx)
-    roles_arg = ctx.cmd.get("roles")
-    if not isinstance(roles_arg, list) or not roles_arg:
-        raise MongoError(2, "grantRolesToRole command requires a non-empty \"roles\" array")
-    _not_builtin(ctx, name)
-    adding = _role_names(roles_arg, ctx.db, "grantRolesToRole.roles")
+    name, adding = _grant_or_revoke_args(ctx, "roles", "grantRole")
     _check_grant_roles(ctx, name, adding)
     rid, doc = _require_role(ctx, name)
     roles = list(doc.get("roles", []))
@@ -372,15 +432,9 @@ def cmd_grant_roles_to_role(ctx: Ctx) -> dict[str, Any]:
     return {"ok": 1.0}
 
 
-@command("revokeRolesFromRole", write=True,
-         needs=lambda ctx: _role_db_needs(ctx, ctx.cmd.get("roles"), "revokeRole"))
+@command("revokeRolesFromRole", write=True, needs=_ANY)
 def cmd_revoke_roles_from_role(ctx: Ctx) -> dict[str, Any]:
-    name = _role_name(ctx)
-    roles_arg = ctx.cmd.get("roles")
-    if not isinstance(roles_arg, list) or not roles_arg:
-        raise MongoError(2, "revokeRolesFromRole command requires a non-empty \"roles\" array")
-    _not_builtin(ctx, name)
-    removing = _role_names(roles_arg, ctx.db, "revokeRolesFromRole.roles")
+    name, removing = _grant_or_revoke_args(ctx, "roles", "revokeRole")
     rid, doc = _require_role(ctx, name)
     _save_role(ctx, rid, {**doc, "roles": [r for r in doc.get("roles", [])
                                            if r not in removing]})
@@ -413,30 +467,84 @@ def _describe(ctx: Ctx, role: str, db: str, show_privileges: bool,
     return out
 
 
-@command("rolesInfo", needs=[("db", "viewRole")])
+def _show_privileges(ctx: Ctx) -> str:
+    """ParsedPrivilegeFormat::parseFromBSON (auth/privilege_format.h): a number or a boolean
+    (true: separate), or the string "asUserFragment"."""
+    value = ctx.cmd.get("showPrivileges", False)
+    if isinstance(value, (bool, int, float)):
+        return "separate" if value else "omit"
+    if value == "asUserFragment":
+        return "fragment"
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    raise MongoError(9, "Failed to parse 'showPrivileges'. 'showPrivileges' should either be a "
+                        f"boolean or the string 'asUserFragment', given: showPrivileges: {shown}")
+
+
+def _user_fragment(ctx: Ctx, names: list[dict[str, str]], show_restrictions: bool
+                   ) -> dict[str, Any]:
+    """AuthzManagerExternalStateLocal::getRolesAsUserFragment: the roles as a user document
+    holding them would show them (usersInfo's inherited fields): ``roles`` as given,
+    ``inheritedRoles`` the given ones and all they reach (a missing role is kept, skipped when
+    resolving), ``inheritedPrivileges`` merged over all, ``inheritedAuthenticationRestrictions``
+    when asked for."""
+    reachable, grants, restrictions = resolve_roles(ctx.server, names)
+    inherited = list(names) + [r for r in reachable if r not in names]
+    fragment: dict[str, Any] = {"roles": list(names), "inheritedRoles": inherited,
+                                "inheritedPrivileges": privileges_of(
+                                    AuthenticatedUser("", ctx.db, resolved=grants))}
+    if show_restrictions:
+        fragment["inheritedAuthenticationRestrictions"] = restrictions
+    return fragment
+
+
+def _authorize_roles_info(ctx: Ctx, names: list[dict[str, str]] | None) -> None:
+    """checkAuthForTypedCommand(RolesInfoCommand): viewRole on the database for all its roles;
+    for named roles, viewRole on each role's database unless a logged-in user holds the role."""
+    if names is None:
+        if not _may(ctx, ctx.db, "viewRole"):
+            raise _unauthorized(f"Not authorized to view roles from the {ctx.db} database")
+        return
+    held = [dict(r) for u in ctx.conn.users for r in u.roles]
+    for r in names:
+        if r in held:
+            continue
+        if not _may(ctx, r["db"], "viewRole"):
+            raise _unauthorized(f"Not authorized to view roles from the {r['db']} database")
+
+
+@command("rolesInfo", needs=_ANY)
 def cmd_roles_info(ctx: Ctx) -> dict[str, Any]:
     arg = ctx.arg
-    show_privileges = ctx.cmd.get("showPrivileges") in (True, 1, 1.0)
+    show = _show_privileges(ctx)
     show_restrictions = bool(ctx.cmd.get("showAuthenticationRestrictions"))
-    names: list[tuple[str, str]] = []
-    if arg == 1 and not isinstance(arg, bool) or arg is True:
-        if ctx.cmd.get("showBuiltinRoles"):
-            names += [(r, ctx.db) for r in BUILTIN_ROLES if role_exists(r, ctx.db)
-                      and r != "__system"]
-        names += [(d["role"], d["db"]) for _, d in ctx.storage.scan(ROLES_NS)
-                  if d.get("db") == ctx.db]
-    else:
-        items = arg if isinstance(arg, list) else [arg]
-        for item in items:
+    all_on_db = arg is True or (isinstance(arg, (int, float)) and not isinstance(arg, bool)
+                                and arg == 1)
+    names: list[dict[str, str]] = []
+    if not all_on_db:
+        for item in arg if isinstance(arg, list) else [arg]:
             if isinstance(item, str):
-                names.append((item, ctx.db))
+                names.append({"role": item, "db": ctx.db})
             elif isinstance(item, dict) and isinstance(item.get("role"), str):
-                names.append((item["role"], str(item.get("db", ctx.db))))
+                names.append({"role": item["role"], "db": str(item.get("db", ctx.db))})
             else:
                 raise MongoError(2, "Role names must be either strings or objects")
+    _authorize_roles_info(ctx, None if all_on_db else names)
+    if show == "fragment":
+        if all_on_db:
+            raise MongoError(20, "Cannot get user fragment for all roles in a database")
+        return {"userFragment": _user_fragment(ctx, names, show_restrictions), "ok": 1.0}
+    pairs: list[tuple[str, str]] = []
+    if all_on_db:
+        if ctx.cmd.get("showBuiltinRoles"):
+            pairs += [(r, ctx.db) for r in BUILTIN_ROLES if role_exists(r, ctx.db)
+                      and r != "__system"]
+        pairs += [(d["role"], d["db"]) for _, d in ctx.storage.scan(ROLES_NS)
+                  if d.get("db") == ctx.db]
+    else:
+        pairs = [(r["role"], r["db"]) for r in names]
     roles = []
-    for role, db in names:
-        described = _describe(ctx, role, db, show_privileges, show_restrictions)
+    for role, db in pairs:
+        described = _describe(ctx, role, db, show == "separate", show_restrictions)
         if described is not None:
             roles.append(described)
     return {"roles": roles, "ok": 1.0}
