@@ -41,7 +41,7 @@ HEALTHY_STATES = ("PRIMARY", "SECONDARY", "ARBITER")
 _VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~].*)?\s*$")
 
 
-def parse_version(text):
+def version_tuple(text):
     """"8.0.4" -> (8, 0, 4); "8.0" -> (8, 0, None); anything else -> None."""
     match = _VERSION.match(str(text)) if text is not None else None
     if not match:
@@ -51,13 +51,13 @@ def parse_version(text):
 
 def series_of(version):
     """(8, 0, 4) or "8.0.4" -> "8.0"."""
-    parsed = parse_version(version) if isinstance(version, str) else version
+    parsed = version_tuple(version) if isinstance(version, str) else version
     return "%d.%d" % parsed[:2] if parsed else None
 
 
 def needs_confirm(series):
     """Whether setFeatureCompatibilityVersion on a member of this series takes confirm: true."""
-    parsed = parse_version(series)
+    parsed = version_tuple(series)
     return bool(parsed) and parsed[:2] >= CONFIRM_FCV_FROM
 
 
@@ -87,9 +87,9 @@ def _newer(version, target, exact):
 
 def _reaches(version, series, exact_target=None):
     """Whether a member already runs `series` (and at least the exact target's patch, when given)."""
-    if version[:2] > parse_version(series)[:2]:
+    if version[:2] > version_tuple(series)[:2]:
         return True
-    if version[:2] < parse_version(series)[:2]:
+    if version[:2] < version_tuple(series)[:2]:
         return False
     if exact_target is None or version[2] is None:
         return True  # a series-only reading (an arbiter's wire version) counts as that series
@@ -139,7 +139,7 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
     plan = {"target": str(target), "target_series": None, "path": [], "steps": [], "refusals": [], "done": False,
             "fcv": fcv_of(fcv).get("version"), "members": [dict(m) for m in members]}
     refusals = plan["refusals"]
-    wanted = parse_version(target)
+    wanted = version_tuple(target)
     if wanted is None:
         refusals.append("the target %r is not a MongoDB version: set mongod_version to a release series such as "
                         "\"8.0\" (the newest patch its repository serves) or an exact version such as \"8.0.4\"" % (target,))
@@ -158,13 +158,13 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
     unhealthy = [m for m in members if m.get("state") not in HEALTHY_STATES]
     primaries = [m for m in members if m.get("state") == "PRIMARY"]
     if unhealthy or len(primaries) != 1:
+        states = ", ".join("%s is %s" % (m["host"], m.get("state") or "unknown") for m in unhealthy)
         refusals.append("the set is not healthy (%s): every member must be PRIMARY, SECONDARY or ARBITER with one "
                         "primary before an upgrade; bring it back (playbooks/status.yml shows the set), then run "
-                        "upgrade.yml again" % (", ".join("%s is %s" % (m["host"], m.get("state") or "unknown")
-                                                          for m in unhealthy) or "no primary"))
+                        "upgrade.yml again" % (states or "no primary"))
     running = {}
     for member in members:
-        version = parse_version(member.get("version"))
+        version = version_tuple(member.get("version"))
         if version is None:
             refusals.append("the version %s runs cannot be read (%r): it must answer buildInfo or hello before an "
                             "upgrade" % (member["host"], member.get("version")))
@@ -202,13 +202,13 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
                         "mongod_package_version) to at least %s; moving members back is a downgrade (README, "
                         "Upgrades)" % (", ".join("%s (%s)" % (m["host"], m["version"]) for m in newer),
                                        "s" if len(newer) == 1 else "", target,
-                                       max((m["version"] for m in newer), key=parse_version)))
+                                       max((m["version"] for m in newer), key=version_tuple)))
         return plan
 
     # The FCV before any binary changes: the lowest running release (a set upgraded before) or, in a
     # set half-way through, still that release. Higher is impossible for running binaries.
     in_transition = fcv_doc.get("targetVersion")
-    if in_transition and parse_version(in_transition)[:2] < parse_version(fcv_series)[:2]:
+    if in_transition and version_tuple(in_transition)[:2] < version_tuple(fcv_series)[:2]:
         refusals.append("the feature compatibility version is half-way down from %s to %s (an interrupted "
                         "downgrade): finish it with setFeatureCompatibilityVersion: \"%s\", or go back with "
                         "setFeatureCompatibilityVersion: \"%s\"%s, then run upgrade.yml again"
@@ -216,7 +216,7 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
                            ", confirm: true" if needs_confirm(fcv_series) else ""))
         return plan
     fcv_now = fcv_series  # when half-way up to in_transition: not there yet
-    if parse_version(fcv_now)[:2] > parse_version(low)[:2]:
+    if version_tuple(fcv_now)[:2] > version_tuple(low)[:2]:
         refusals.append("the feature compatibility version %s is newer than the release %s runs (%s): mongod does "
                         "not start so; check the members' versions" % (fcv_now, ", ".join(
                             m["host"] for m in members if series_of(running[m["host"]]) == low), low))
@@ -295,7 +295,7 @@ def _plan_downgrade(plan, members, running, fcv_doc, wanted, exact, target_serie
                         "release only (release notes, Downgrade %s to %s)"
                         % (high, target_series, high, RELEASES[_series_index(high) - 1]))
         return plan
-    if parse_version(high)[:2] >= NO_BINARY_DOWNGRADE_FROM:
+    if version_tuple(high)[:2] >= NO_BINARY_DOWNGRADE_FROM:
         refusals.append("the members run %s: from 7.0 on MongoDB does not support downgrading the binaries of the "
                         "Community Edition (Enterprise: only with MongoDB support) - release notes, Downgrade %s to %s. "
                         "The feature compatibility version (%s) can still be lowered with "
@@ -351,9 +351,9 @@ def render_upgrade_markdown(plan):
     for step in plan["steps"]:
         if step["kind"] == "fcv":
             number += 1
+            confirm = " (confirm)" if step["confirm"] else ""
             lines.append("| %d | %s | (set) | - | FCV %s | setFeatureCompatibilityVersion %s%s, wait until every "
-                         "member reports it |" % (number, step["fcv"], plan.get("fcv"), step["fcv"],
-                                                   " (confirm)" if step["confirm"] else ""))
+                         "member reports it |" % (number, step["fcv"], plan.get("fcv"), step["fcv"], confirm))
             continue
         for member in step["members"]:
             number += 1
@@ -361,8 +361,8 @@ def render_upgrade_markdown(plan):
                 step["action"], step["version"] or "the newest %s" % step["series"])
             if member["stepdown_first"]:
                 action = "step down to an upgraded member, then " + action
-            lines.append("| %d | %s | %s | %s | %s | %s |" % (number, step["series"], member["host"], member["role"],
-                                                             member["from"], action))
+            lines.append("| %d | %s | %s | %s | %s | %s |" % (
+                number, step["series"], member["host"], member["role"], member["from"], action))
         if step["fcv_after"]:
             number += 1
             lines.append("| %d | %s | (set) | - | - | setFeatureCompatibilityVersion %s%s, wait until every member "

@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.quorum.mongodb.plugins.module_utils.upgrade import (
     fcv_of,
     needs_confirm,
-    parse_version,
+    version_tuple,
     plan_summary,
     plan_upgrade,
     render_upgrade_markdown,
@@ -40,10 +40,10 @@ def refused(plan, *words):
 
 
 def test_versions_parse():
-    assert parse_version("8.0.4") == (8, 0, 4)
-    assert parse_version("7.0") == (7, 0, None)
-    assert parse_version("7.0.14-rc0") == (7, 0, 14)
-    assert parse_version("latest") is None and parse_version(None) is None and parse_version("8") is None
+    assert version_tuple("8.0.4") == (8, 0, 4)
+    assert version_tuple("7.0") == (7, 0, None)
+    assert version_tuple("7.0.14-rc0") == (7, 0, 14)
+    assert version_tuple("latest") is None and version_tuple(None) is None and version_tuple("8") is None
     assert series_of("8.0.4") == "8.0" and series_of((6, 0, 1)) == "6.0"
     assert needs_confirm("7.0") and needs_confirm("8.0") and not needs_confirm("6.0")
     assert fcv_of({"featureCompatibilityVersion": {"version": "7.0"}, "ok": 1}) == {"version": "7.0"}
