@@ -75,8 +75,9 @@ def _wrong_type(path: str, value: Any, expected: str) -> MongoError:
 
 
 def _wrong_types(path: str, value: Any, expected: str) -> MongoError:
+    # IDLParserContext::throwBadType prints the list as '[a, b']: the quote before the bracket
     return MongoError(14, f"BSON field '{path}' is the wrong type '{_type_name(value)}', "
-                          f"expected types '{expected}'")
+                          f"expected types '{expected[:-1]}']")
 
 
 _NUMERIC_TYPES = "[long, int, decimal, double]"

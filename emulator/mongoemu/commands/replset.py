@@ -11,6 +11,7 @@ from bson import Decimal128
 
 from mongoemu.dispatch import Ctx, command
 from mongoemu.errors import MongoError
+from mongoemu.rsconfig import _type_name
 
 
 @command("replSetInitiate", admin_only=True, needs=[("cluster", "replSetConfigure")],
@@ -84,10 +85,15 @@ async def cmd_repl_set_step_down(ctx: Ctx) -> dict[str, Any]:
         raise MongoError(2, "stepdown period must be a positive integer")
     if "secondaryCatchUpPeriodSecs" in ctx.cmd:
         value = ctx.cmd["secondaryCatchUpPeriodSecs"]
+        # bsonExtractIntegerField (bson_extract.cpp)
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal128)):
-            raise MongoError(14, "\"secondaryCatchUpPeriodSecs\" had the wrong type. Expected "
-                                 "number")
+            raise MongoError(14, "Expected field \"secondaryCatchUpPeriodSecs\" to have numeric "
+                                 f"type, but found {_type_name(value)}")
         catch_up = _number_long(value)
+        if isinstance(value, float) and catch_up != value:
+            raise MongoError(2, "Expected field \"secondaryCatchUpPeriodSecs\" to have a value "
+                                "exactly representable as a 64-bit integer, but found "
+                                f"secondaryCatchUpPeriodSecs: {value!r}")
     else:
         catch_up = 0 if force else 10
     if catch_up < 0:

@@ -16,7 +16,7 @@ from mongoemu.auth import (BUILTIN_ROLES, AuthenticatedUser, Privilege, RoleGran
                            privileges_of, role_exists)
 from mongoemu.dispatch import Ctx, command
 from mongoemu.errors import MongoError
-from mongoemu.rsconfig import _wrong_type
+from mongoemu.idl import SAFE_BOOL, parse_command
 
 if TYPE_CHECKING:  # pragma: no cover
     from mongoemu.server import Server
@@ -80,8 +80,6 @@ def refresh_sessions(server: "Server") -> None:
 
 
 def _role_names(value: Any, db: str, field: str) -> list[dict[str, str]]:
-    if not isinstance(value, list):
-        raise _wrong_type(field, value, "array")
     out: list[dict[str, str]] = []
     for item in value:
         if isinstance(item, str):
@@ -96,18 +94,18 @@ def _role_names(value: Any, db: str, field: str) -> list[dict[str, str]]:
     return out
 
 
-def _required(ctx: Ctx, field: str) -> Any:
-    if field not in ctx.cmd:
-        raise MongoError(40414, f"BSON field '{ctx.name}.{field}' is missing but a required "
-                                "field")
-    return ctx.cmd[field]
+# The IDL of each command (user_management_commands.idl: strict commands, the role's name a
+# string; ``privileges`` array<ParsedPrivilege>, ``roles`` array<RoleNameOrString>,
+# ``authenticationRestrictions`` array<address_restriction>).
+_ROLE_FIELDS = {"privileges": "array", "roles": "array", "authenticationRestrictions": "array"}
 
 
-def _role_name(ctx: Ctx) -> str:
-    name = ctx.arg
-    if not isinstance(name, str):
-        raise _wrong_type(ctx.name, name, "string")
-    return name
+def _parse(ctx: Ctx, *required: str) -> str:
+    """The IDL parse of a command on one role; returns the role's name."""
+    fields = {k: v for k, v in _ROLE_FIELDS.items()
+              if k in required or ctx.name in ("createRole", "updateRole")}
+    parse_command(ctx, "string", fields, required)
+    return ctx.arg
 
 
 def _check_grant_roles(ctx: Ctx, role: str, adding: list[dict[str, str]]) -> None:
@@ -248,18 +246,16 @@ def _authorize_create_role(ctx: Ctx, name: str) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
-def _privileges_arg(ctx: Ctx, value: Any) -> list[Privilege]:
-    if not isinstance(value, list):
-        raise _wrong_type(f"{ctx.name}.privileges", value, "array")
+def _privileges_arg(ctx: Ctx, value: list[Any]) -> list[Privilege]:
     return privileges_from_docs(value, ctx.name)
 
 
 @command("createRole", write=True, needs=_ANY)
 def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
     # the IDL parse (CreateRoleCommand), then checkAuthForTypedCommand, then typedRun
-    name = _role_name(ctx)
-    privileges = _privileges_arg(ctx, _required(ctx, "privileges"))
-    roles = _role_names(_required(ctx, "roles"), ctx.db, "createRole.roles")
+    name = _parse(ctx, "privileges", "roles")
+    privileges = _privileges_arg(ctx, ctx.cmd["privileges"])
+    roles = _role_names(ctx.cmd["roles"], ctx.db, "createRole.roles")
     restrictions = ctx.cmd.get("authenticationRestrictions")
     checked = check_restrictions(restrictions, "createRole") if restrictions is not None else []
     _authorize_create_role(ctx, name)
@@ -290,7 +286,7 @@ def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
 
 @command("updateRole", write=True, needs=_ANY)
 def cmd_update_role(ctx: Ctx) -> dict[str, Any]:
-    name = _role_name(ctx)
+    name = _parse(ctx)
     privileges = _privileges_arg(ctx, ctx.cmd["privileges"]) if "privileges" in ctx.cmd \
         else None
     roles = _role_names(ctx.cmd["roles"], ctx.db, "updateRole.roles") if "roles" in ctx.cmd \
@@ -348,7 +344,7 @@ def _authorize_drop_role(ctx: Ctx) -> None:
 
 @command("dropRole", write=True, needs=_ANY)
 def cmd_drop_role(ctx: Ctx) -> dict[str, Any]:
-    name = _role_name(ctx)
+    name = _parse(ctx)
     _authorize_drop_role(ctx)
     _not_builtin(ctx, name)
     rid, doc = _require_role(ctx, name)
@@ -362,6 +358,7 @@ def cmd_drop_role(ctx: Ctx) -> dict[str, Any]:
 
 @command("dropAllRolesFromDatabase", write=True, needs=_ANY)
 def cmd_drop_all_roles(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, None, {})
     _authorize_drop_role(ctx)
     _pull_role_everywhere(ctx, lambda r: r.get("db") == ctx.db)
     n = 0
@@ -380,8 +377,8 @@ def _grant_or_revoke_args(ctx: Ctx, field: str, action: str) -> tuple[str, list[
     required ``field`` array, each element parsed), checkAuthForTypedCommand (``action`` on what
     is granted or revoked), then typedRun's first checks: a non-empty array, not a built-in
     role (user_management_commands.cpp)."""
-    name = _role_name(ctx)
-    value = _required(ctx, field)
+    name = _parse(ctx, field)
+    value = ctx.cmd[field]
     if field == "privileges":
         items: list[Any] = _privileges_arg(ctx, value)
         _authorize_privileges(ctx, items, action)
@@ -514,6 +511,8 @@ def _authorize_roles_info(ctx: Ctx, names: list[dict[str, str]] | None) -> None:
 
 @command("rolesInfo", needs=_ANY)
 def cmd_roles_info(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, None, {"showPrivileges": "any", "showBuiltinRoles": SAFE_BOOL,
+                              "showAuthenticationRestrictions": SAFE_BOOL})
     arg = ctx.arg
     show = _show_privileges(ctx)
     show_restrictions = bool(ctx.cmd.get("showAuthenticationRestrictions"))

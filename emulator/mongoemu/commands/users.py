@@ -13,6 +13,7 @@ from mongoemu.auth import (MECHANISMS, AuthenticatedUser, ScramConversation,
 from mongoemu.commands.roles import resolve_roles, resolve_user, role_known
 from mongoemu.dispatch import Ctx, command
 from mongoemu.errors import MongoError
+from mongoemu.idl import SAFE_BOOL, parse_command
 
 if TYPE_CHECKING:  # pragma: no cover
     from mongoemu.server import Server
@@ -226,6 +227,20 @@ def _mechanisms(ctx: Ctx) -> list[str]:
     return mechs
 
 
+# user_management_commands.idl: strict commands, the user's name a string
+_USER_FIELDS = {"pwd": "string", "customData": "object", "roles": "array",
+                "digestPassword": SAFE_BOOL, "authenticationRestrictions": "array",
+                "mechanisms": "array"}
+
+
+def _user_roles_arg(ctx: Ctx) -> list[dict[str, str]]:
+    """grantRolesToUser / revokeRolesFromUser: the IDL parse, then typedRun's first check."""
+    parse_command(ctx, "string", {"roles": "array"}, ("roles",))
+    if not ctx.cmd["roles"]:
+        raise MongoError(2, f"{ctx.name} command requires a non-empty \"roles\" array")
+    return _normalize_roles(ctx.cmd["roles"], ctx.db, ctx.server)
+
+
 def _user_needs(action: str) -> Any:
     def needs(ctx: Ctx) -> list[tuple[str | None, str]]:
         return [(ctx.db, action)]
@@ -260,6 +275,7 @@ def _update_user_needs(ctx: Ctx) -> list[tuple[str | None, str]]:
 
 @command("createUser", write=True, needs=_create_user_needs)
 def cmd_create_user(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, "string", _USER_FIELDS, ("roles",))
     name = ctx.arg
     if not isinstance(name, str) or not name:
         raise MongoError(2, "User name must be a non-empty string")
@@ -316,6 +332,7 @@ def _save_user(ctx: Ctx, rid: int, doc: dict[str, Any]) -> None:
 
 @command("updateUser", write=True, needs=_update_user_needs)
 def cmd_update_user(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, "string", _USER_FIELDS)
     rid, doc = _require_user(ctx, ctx.arg)
     doc = dict(doc)
     if "pwd" in ctx.cmd:
@@ -342,6 +359,7 @@ def cmd_update_user(ctx: Ctx) -> dict[str, Any]:
 
 @command("dropUser", write=True, needs=_user_needs("dropUser"))
 def cmd_drop_user(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, "string", {})
     rid, doc = _require_user(ctx, ctx.arg)
     with ctx.storage.transaction(journal=True):
         ctx.storage.delete(USERS_NS, rid)
@@ -351,6 +369,7 @@ def cmd_drop_user(ctx: Ctx) -> dict[str, Any]:
 
 @command("dropAllUsersFromDatabase", write=True, needs=_user_needs("dropUser"))
 def cmd_drop_all_users(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, None, {})
     n = 0
     with ctx.storage.transaction(journal=True):
         for rid, doc in list(ctx.storage.scan(USERS_NS)):
@@ -362,8 +381,8 @@ def cmd_drop_all_users(ctx: Ctx) -> dict[str, Any]:
 
 @command("grantRolesToUser", write=True, needs=_user_needs("grantRole"))
 def cmd_grant_roles(ctx: Ctx) -> dict[str, Any]:
+    roles = _user_roles_arg(ctx)
     rid, doc = _require_user(ctx, ctx.arg)
-    roles = _normalize_roles(ctx.cmd.get("roles"), ctx.db, ctx.server)
     doc = dict(doc)
     current = list(doc.get("roles", []))
     for r in roles:
@@ -376,8 +395,8 @@ def cmd_grant_roles(ctx: Ctx) -> dict[str, Any]:
 
 @command("revokeRolesFromUser", write=True, needs=_user_needs("revokeRole"))
 def cmd_revoke_roles(ctx: Ctx) -> dict[str, Any]:
+    roles = _user_roles_arg(ctx)
     rid, doc = _require_user(ctx, ctx.arg)
-    roles = _normalize_roles(ctx.cmd.get("roles"), ctx.db, ctx.server)
     doc = dict(doc)
     doc["roles"] = [r for r in doc.get("roles", []) if r not in roles]
     _save_user(ctx, rid, doc)
@@ -421,6 +440,10 @@ def _public_user(server: "Server", doc: dict[str, Any], show_credentials: bool,
 
 @command("usersInfo", read=False, needs=_users_info_needs)
 def cmd_users_info(ctx: Ctx) -> dict[str, Any]:
+    parse_command(ctx, None, {"showPrivileges": SAFE_BOOL, "showCredentials": SAFE_BOOL,
+                              "showAuthenticationRestrictions": SAFE_BOOL,
+                              "showCustomData": SAFE_BOOL, "authenticatedMechanism": "string",
+                              "filter": "object"})
     arg = ctx.arg
     wanted: list[tuple[str, str]] | None
     all_dbs = False
