@@ -318,6 +318,25 @@ class ReplicaSetConnection:
         return self.admin("replSetGetConfig", direct_host=direct_host,
                           read_preference=ReadPreference.PRIMARY_PREFERRED)["config"]
 
+    def read(self, database, command, direct_host=None, authenticate=True):
+        """A read-only command, answered by the primary or, when there is none, a secondary
+        (or by `direct_host`)."""
+        return self.command(database, command, direct_host=direct_host, authenticate=authenticate,
+                            read_preference=ReadPreference.PRIMARY_PREFERRED)
+
+    def find_all(self, database, collection, projection=None, direct_host=None):
+        """Every document of a collection, in batches (find, then getMore until the cursor ends)."""
+        find = {"find": collection, "filter": {}, "batchSize": 1000}
+        if projection:
+            find["projection"] = projection
+        cursor = self.read(database, find, direct_host=direct_host)["cursor"]
+        documents = list(cursor.get("firstBatch") or [])
+        while cursor.get("id"):
+            cursor = self.read(database, {"getMore": cursor["id"], "collection": collection, "batchSize": 1000},
+                               direct_host=direct_host)["cursor"]
+            documents.extend(cursor.get("nextBatch") or [])
+        return documents
+
     def oplog_window(self, host):
         """(first, last, window in hours) of a member's oplog, or None without one."""
         stats = self.oplog_stats(host)
