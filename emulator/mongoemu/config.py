@@ -441,10 +441,7 @@ def parse_config(argv: list[str]) -> ServerConfig:
     if cfg.fork and not cfg.logpath and destination != "syslog":
         raise ConfigError("BadValue: --fork has to be used with --logpath or --syslog")
     cfg.key_file = g("security.keyFile")
-    authz = g("security.authorization")
-    if authz not in (None, "enabled", "disabled"):
-        raise ConfigError(f"Error parsing option \"security.authorization\": bad value {authz!r}")
-    cfg.auth = authz == "enabled"
+    cfg.auth = g("security.authorization") == "enabled"
     cluster_auth_mode = g("security.clusterAuthMode")
     if cluster_auth_mode is not None:
         cfg.cluster_auth_mode = cluster_auth_mode
@@ -629,6 +626,16 @@ def _check_bounds(parsed: dict[str, Any]) -> None:
     destination = _get_dotted(parsed, "systemLog.destination")
     if destination is not None and destination.lower() not in ("syslog", "file"):
         raise InitError("systemLog.destination expects one of 'syslog' or 'file'")
+    # mongod_options_general.h: validateSecurityAuthorizationSetting (case-sensitive since the
+    # fix of SERVER-131229: a case variant used to pass and leave authorization off) and
+    # validateOperationProfilingModeSetting (case-insensitive; storeMongodOptions then refuses
+    # a case variant with BadValue)
+    authorization = _get_dotted(parsed, "security.authorization")
+    if authorization is not None and authorization not in ("enabled", "disabled"):
+        raise InitError("security.authorization expects either 'enabled' or 'disabled'")
+    profiling = _get_dotted(parsed, "operationProfiling.mode")
+    if profiling is not None and profiling.lower() not in ("off", "slowop", "all"):
+        raise InitError("operationProfiling.mode expects 'off', 'slowOp', or 'all'")
     mode = _get_dotted(parsed, "security.clusterAuthMode")
     if mode is not None and mode not in ("keyFile", "sendKeyFile", "sendX509", "x509"):
         raise InitError("security.clusterAuthMode expects one of 'keyFile', 'sendKeyFile', "

@@ -158,6 +158,13 @@ def test_out_of_range_and_conflicting_values_fail_global_initialization(capsys, 
     ("storage:\n  wiredTiger:\n    engineConfig:\n      cacheSizeGB: 0.2\n",
      "storage.wiredTiger.engineConfig.cacheSizeGB must be greater than or equal to 0.25"),
     ("setParameter:\n  notAParameter: 1\n", "Unknown --setParameter 'notAParameter'"),
+    # mongod_options_general.h validators (authorization: case-sensitive since SERVER-131229)
+    ("security:\n  authorization: on\n",
+     "security.authorization expects either 'enabled' or 'disabled'"),
+    ("security:\n  authorization: Enabled\n",
+     "security.authorization expects either 'enabled' or 'disabled'"),
+    ("operationProfiling:\n  mode: fast\n",
+     "operationProfiling.mode expects 'off', 'slowOp', or 'all'"),
 ])
 def test_config_file_values_out_of_range_fail_global_initialization(capsys, tmp_path, text,
                                                                      wanted):
@@ -183,10 +190,16 @@ def test_values_refused_when_stored_fail_with_bad_value(capsys, args, wanted):
     assert (code, err.splitlines()) == (2, [f"BadValue: {wanted}", TRY_HELP]), out
 
 
-def test_config_file_oplog_size_zero_is_refused_when_stored(capsys, tmp_path):
-    code, _out, err = _run(capsys, _yaml(tmp_path, "replication:\n  oplogSizeMB: 0\n"))
-    assert (code, err.splitlines()[0]) == \
-        (2, "BadValue: bad --oplogSize, arg must be greater than 0,found: 0")
+@pytest.mark.parametrize("text, wanted", [
+    ("replication:\n  oplogSizeMB: 0\n",
+     "BadValue: bad --oplogSize, arg must be greater than 0,found: 0"),
+    # the validator takes any case, storeMongodOptions only the exact names
+    ("operationProfiling:\n  mode: SLOWOP\n", "BadValue: Bad value for operationProfiling.mode: "
+                                             "SLOWOP.  Supported modes are: (off|slowOp|all)"),
+])
+def test_config_file_values_refused_when_stored(capsys, tmp_path, text, wanted):
+    code, _out, err = _run(capsys, _yaml(tmp_path, text))
+    assert (code, err.splitlines()) == (2, [wanted, TRY_HELP])
 
 
 def test_forms_mongod_accepts(tmp_path):
