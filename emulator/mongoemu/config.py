@@ -626,12 +626,12 @@ def _check_bounds(parsed: dict[str, Any]) -> None:
     destination = _get_dotted(parsed, "systemLog.destination")
     if destination is not None and destination.lower() not in ("syslog", "file"):
         raise InitError("systemLog.destination expects one of 'syslog' or 'file'")
-    # mongod_options_general.h: validateSecurityAuthorizationSetting (case-sensitive since the
-    # fix of SERVER-131229: a case variant used to pass and leave authorization off) and
-    # validateOperationProfilingModeSetting (case-insensitive; storeMongodOptions then refuses
-    # a case variant with BadValue)
+    # mongod_options_general.h: validateSecurityAuthorizationSetting and
+    # validateOperationProfilingModeSetting take any case; the store steps then compare exactly:
+    # storeServerOptions turns authorization on only for "enabled" (a case variant leaves it as
+    # if unset), storeMongodOptions refuses a profiling mode in another case (BadValue)
     authorization = _get_dotted(parsed, "security.authorization")
-    if authorization is not None and authorization not in ("enabled", "disabled"):
+    if authorization is not None and authorization.lower() not in ("enabled", "disabled"):
         raise InitError("security.authorization expects either 'enabled' or 'disabled'")
     profiling = _get_dotted(parsed, "operationProfiling.mode")
     if profiling is not None and profiling.lower() not in ("off", "slowop", "all"):

@@ -158,10 +158,8 @@ def test_out_of_range_and_conflicting_values_fail_global_initialization(capsys, 
     ("storage:\n  wiredTiger:\n    engineConfig:\n      cacheSizeGB: 0.2\n",
      "storage.wiredTiger.engineConfig.cacheSizeGB must be greater than or equal to 0.25"),
     ("setParameter:\n  notAParameter: 1\n", "Unknown --setParameter 'notAParameter'"),
-    # mongod_options_general.h validators (authorization: case-sensitive since SERVER-131229)
+    # mongod_options_general.h validators
     ("security:\n  authorization: on\n",
-     "security.authorization expects either 'enabled' or 'disabled'"),
-    ("security:\n  authorization: Enabled\n",
      "security.authorization expects either 'enabled' or 'disabled'"),
     ("operationProfiling:\n  mode: fast\n",
      "operationProfiling.mode expects 'off', 'slowOp', or 'all'"),
@@ -221,6 +219,9 @@ def test_forms_mongod_accepts(tmp_path):
     parse_config(["--setParameter", "enableTestCommands=1",
                   "--setParameter", "failpoint.hangAfterStartup={mode: 'off'}",
                   "--setParameter", "featureFlagBlender=true"])
+    # the validator takes "Enabled"; storeServerOptions turns authorization on for "enabled" only
+    assert not parse_config(_yaml(tmp_path, "security:\n  authorization: Enabled\n")).auth
+    assert parse_config(_yaml(tmp_path, "security:\n  authorization: enabled\n")).auth
     # --help and --version come before any validation (handlePreValidationMongodOptions)
     assert parse_config(["--version", "--port", "70000"]).version
 
