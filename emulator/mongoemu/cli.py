@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any, Callable, Coroutine
 
-from mongoemu import MONGOD_VERSION, MONGOEMU_VERSION
+from mongoemu import MONGOEMU_VERSION
 from mongoemu.config import ConfigError, InitError, ServerConfig, parse_config
 
 HELP = """Options:
@@ -38,12 +38,15 @@ mongoemu is a mongod 7.0 stand-in for tests; it accepts mongod's options.
 
 
 def _version_text() -> str:
-    build = {"version": MONGOD_VERSION, "gitVersion": f"mongoemu-{MONGOEMU_VERSION}",
+    from mongoemu import release
+
+    version = release.current().version
+    build = {"version": version, "gitVersion": f"mongoemu-{MONGOEMU_VERSION}",
              "modules": [], "allocator": "system",
              "environment": {"distmod": "mongoemu", "distarch": "x86_64",
                              "target_arch": "x86_64"},
              "mongoemu": MONGOEMU_VERSION}
-    return f"db version v{MONGOD_VERSION}\nBuild Info: {json.dumps(build, indent=4)}\n"
+    return f"db version v{version}\nBuild Info: {json.dumps(build, indent=4)}\n"
 
 
 def _shutdown_running(cfg: ServerConfig) -> int:
@@ -268,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         print(HELP)
         return 0
     if cfg.version:
+        from mongoemu import release
+
+        unsupported = release.check_environment()
+        if unsupported:
+            print(unsupported, file=sys.stderr)
+            return 2
         sys.stdout.write(_version_text())
         return 0
     early = _pre_validation_exit(cfg)

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import os
 import ssl
-from typing import Any
+from typing import Any, Callable
 
 from mongoemu import wire
 from mongoemu.rsconfig import parse_host
@@ -36,8 +36,10 @@ class PeerClient:
     """One connection to one member; requests on it are serialised."""
 
     def __init__(self, host_port: str, key: str | None, *,
-                 ssl_context: ssl.SSLContext | None = None, x509: bool = False) -> None:
+                 ssl_context: ssl.SSLContext | None = None, x509: bool = False,
+                 wire: Callable[[], tuple[int, int]] | None = None) -> None:
         self.host_port = host_port
+        self.wire = wire  # this member's outgoing (minWireVersion, maxWireVersion)
         self.key = key
         self.ssl_context = ssl_context
         self.x509 = x509  # authenticate with the cluster certificate (clusterAuthMode sendX509/x509)
@@ -101,7 +103,13 @@ class PeerClient:
         host, port = parse_host(self.host_port)
         self._reader, self._writer = await asyncio.open_connection(host, port,
                                                                    ssl=self.ssl_context)
-        await self._roundtrip({"hello": 1, "$db": "admin"})
+        hello: dict[str, Any] = {"hello": 1, "$db": "admin"}
+        if self.wire is not None:
+            low, high = self.wire()
+            hello["internalClient"] = {"minWireVersion": low, "maxWireVersion": high}
+        reply = await self._roundtrip(hello)
+        if self.wire is not None:
+            self._validate_wire(reply, hello["internalClient"])
         if self.x509 or self.key is not None:
             try:
                 if self.x509:
@@ -113,6 +121,26 @@ class PeerClient:
                 self.close()
                 raise PeerError(f"{exc.code == 18 and 'AuthenticationFailed' or 'Error'}: "
                                 f"{exc}") from None
+
+    def _validate_wire(self, reply: dict[str, Any], mine: dict[str, int]) -> None:
+        """wire_version::validateWireVersion (src/mongo/db/wire_version.cpp): an internal
+        client refuses a member whose [min, max] wire versions do not meet its own."""
+        low, high = mine["minWireVersion"], mine["maxWireVersion"]
+        s_low, s_high = int(reply.get("minWireVersion", 0)), int(reply.get("maxWireVersion", 0))
+        if low <= s_high and high >= s_low:
+            return
+        self.close()
+        msg = (f"Server min and max wire version ({s_low},{s_high}) is incompatible with "
+               f"client min wire version ({low},{high}).")
+        if high < s_low:
+            raise PeerError(f"IncompatibleWithUpgradedServer: {msg}You (client) are attempting "
+                            "to connect to a node (server) that no longer accepts connections "
+                            "with your (client\u2019s) binary version. Please upgrade the "
+                            "client\u2019s binary version.")
+        raise PeerError(f"IncompatibleServerVersion: {msg}You (client) are attempting to connect "
+                        "to a node (server) with a binary version with which you (client) no "
+                        "longer accept connections. Please upgrade the server\u2019s binary "
+                        "version.")
 
     async def _roundtrip(self, doc: dict[str, Any]) -> dict[str, Any]:
         assert self._reader is not None and self._writer is not None
@@ -168,16 +196,18 @@ class PeerPool:
     """Connections by (member, purpose): heartbeats never wait behind an oplog getMore."""
 
     def __init__(self, key: str | None, ssl_context: ssl.SSLContext | None = None,
-                 x509: bool = False) -> None:
+                 x509: bool = False, wire: Callable[[], tuple[int, int]] | None = None) -> None:
         self.key = key
         self.ssl_context = ssl_context
         self.x509 = x509
+        self.wire = wire
         self._clients: dict[tuple[str, str], PeerClient] = {}
 
     def get(self, host_port: str, purpose: str) -> PeerClient:
         client = self._clients.get((host_port, purpose))
         if client is None:
-            client = PeerClient(host_port, self.key, ssl_context=self.ssl_context, x509=self.x509)
+            client = PeerClient(host_port, self.key, ssl_context=self.ssl_context, x509=self.x509,
+                                wire=self.wire)
             self._clients[(host_port, purpose)] = client
         return client
 

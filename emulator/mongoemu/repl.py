@@ -111,10 +111,17 @@ class ReplicationCoordinator:
         if not self.enabled:
             return
         self.peers = PeerPool(self.server.key, ssl_context=self._peer_tls(),
-                              x509=self.server.config.cluster_auth_mode in ("sendX509", "x509"))
+                              x509=self.server.config.cluster_auth_mode in ("sendX509", "x509"),
+                              wire=self._outgoing_wire)
         self._running = True
         if self.config is not None:
             self._activate()
+
+    def _outgoing_wire(self) -> tuple[int, int]:
+        """WireSpec outgoing: the wire versions this member requires of the members it calls."""
+        from mongoemu import release
+
+        return self.server.wire_floor(), release.current().max_wire
 
     def _peer_tls(self) -> ssl.SSLContext | None:
         """Members of a set with preferTLS/requireTLS talk TLS to each other, presenting their
@@ -281,6 +288,9 @@ class ReplicationCoordinator:
         storage = self.server.storage
         oplog = storage.get(OPLOG_NS)
         return (oplog is None or oplog.count == 0) and self.last_applied["ts"] == Timestamp(0, 0)
+
+    def initial_sync_flag(self) -> bool:
+        return bool(self._initial_sync_flag)
 
     def set_initial_sync_flag(self, on: bool) -> None:
         self._initial_sync_flag = on
@@ -673,6 +683,12 @@ class ReplicationCoordinator:
             storage.insert(REPLSET_CONFIG_NS, new)
         self.config = new
         self.log_noop("initiating set")
+        if self.server.fcv is None:
+            # initializeReplSetStorage -> FeatureCompatibilityVersion::setIfCleanStartup: a
+            # new set starts at the latest FCV of the initiating member's binary
+            from mongoemu import release
+
+            self.server.set_fcv(release.Fcv(release.current().series.latest), replicate=True)
         self._activate()
 
     # -- reconfig -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import bson
 from bson import Int64, Timestamp
 
+from mongoemu import release
 from mongoemu import rsconfig as rsc
 from mongoemu.oplog_apply import apply_entry
 from mongoemu.peer import PeerClient, PeerError
@@ -321,13 +322,48 @@ class Replicator:
             return  # a batch that arrives after this member became a writable primary
         storage = self._server.storage
         build_indexes = self._build_indexes()
+        fcv_writes = self._check_fcv_entries(entries)
         with storage.transaction():
             coord.ensure_oplog()
             for entry in entries:
                 apply_entry(storage, entry, build_indexes=build_indexes)
                 storage.insert(OPLOG_NS, entry)
             coord.note_applied(entries[-1])
+        if fcv_writes:
+            self._server.fcv_changed()
         self.report_position()
+
+    def _check_fcv_entries(self, entries: list[dict[str, Any]]) -> bool:
+        """FcvOpObserver::_onInsertOrUpdate parses a replicated FCV document with this
+        binary's parser (uassertStatusOK): an older binary that meets a newer release's FCV
+        fails the batch, and OplogApplierImpl fasserts (34437, exit 14)."""
+        found = False
+        for entry in entries:
+            if entry.get("ns") != release.FCV_NS or entry.get("op") not in ("i", "u"):
+                continue
+            doc = entry.get("o") or {}
+            if (entry.get("o2") or doc).get("_id") != release.FCV_ID:
+                continue
+            found = True
+            if "$v" in doc:
+                continue
+            try:
+                release.parse_document({"_id": release.FCV_ID, **doc})
+            except release.FcvError as exc:
+                self._fatal_apply(entry, exc)
+        return found
+
+    def _fatal_apply(self, entry: dict[str, Any], exc: "release.FcvError") -> None:
+        log = self._server.logger
+        error = f"Location{exc.code}: {exc.message}"
+        log.log("F", "REPL", 21238, "OplogApplier-0", "Failed to apply batch of operations",
+                {"numOperationsInBatch": 1, "firstOperation": entry, "error": error})
+        log.log("F", "ASSERT", 23090, "OplogApplier-0", "Fatal assertion",
+                {"msgid": 34437, "error": error, "file": "src/mongo/db/repl/oplog_applier_impl.cpp"})
+        log.log("F", "ASSERT", 23091, "OplogApplier-0",
+                "\n\n***aborting after fassert() failure\n\n")
+        log.close()
+        os._exit(release.EXIT_ABRUPT)
 
     # -- progress ---------------------------------------------------------------------------------
 
@@ -454,6 +490,7 @@ class Replicator:
                                                "batchSize": BATCH}, timeout)
         batch, cursor_id = reply["cursor"]["firstBatch"], reply["cursor"]["id"]
         while True:
+            self._check_fcv_entries(batch)
             with storage.transaction():
                 for entry in batch:
                     apply_entry(storage, entry, build_indexes=build_indexes)
@@ -469,6 +506,7 @@ class Replicator:
         while self._failpoint_on("initialSyncHangBeforeFinish"):
             await asyncio.sleep(0.05)
         coord.set_initial_sync_flag(False)
+        self._server.fcv_changed()
         elapsed = int((time.monotonic() - started) * 1000)
         log.info("INITSYNC", 21192, "ReplCoordExtern-0", "Initial sync done",
                  durationMillis=elapsed, syncSource=source)
@@ -573,6 +611,7 @@ class Replicator:
                 for rid, _entry in undo:
                     storage.delete(OPLOG_NS, rid)
                 coord.reset_applied(common)
+            self._server.fcv_changed()  # FcvOpObserver::onReplicationRollback
             files = self._write_rollback_files(saved, stamp)
             log.info("ROLLBACK", 21612, "BackgroundSync", "Rollback summary",
                      syncSource=source, commonPoint=common["ts"], rollbackOplogEntries=len(undo),

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from bson import ObjectId
 
-from mongoemu import wire
+from mongoemu import release, wire
 from mongoemu.auth import AuthenticatedUser, ScramConversation, read_key_file
 from mongoemu.x509 import peer_certificate
 from mongoemu.config import ServerConfig
@@ -49,6 +49,8 @@ class Connection:
     created: float = field(default_factory=time.time)
     # the verified certificate the client presented in the TLS handshake (MONGODB-X509)
     x509_certificate: Any = None
+    # hello's internalClient.maxWireVersion: another member (or mongos) on this connection
+    internal_max_wire: int | None = None
 
     @property
     def is_localhost(self) -> bool:
@@ -92,12 +94,18 @@ class Server:
         self.sessions: SessionStore = None  # type: ignore[assignment]
         self.dispatcher = Dispatcher(self)
         self.hostname = socket.gethostname()
+        self.fcv: release.Fcv | None = None  # None: not yet known (a new replica set member)
 
     # -- startup --------------------------------------------------------------------------
 
     def open(self) -> None:
         """Everything before listening: keyFile, TLS files, dbPath lock, storage."""
         cfg = self.config
+        unsupported = release.check_environment()
+        if unsupported:
+            self.logger.log("F", "CONTROL", 20573, "initandlisten", "Wrong mongod version",
+                            {"error": unsupported})
+            raise StartupError(unsupported, 2)
         self.logger.info("CONTROL", 4615611, "initandlisten", "MongoDB starting",
                          pid=os.getpid(), port=cfg.port, dbPath=cfg.dbpath, architecture="64-bit",
                          host=self.hostname)
@@ -159,9 +167,7 @@ class Server:
 
     def _initialize_catalog(self) -> None:
         st = self.storage
-        if st.find_by_id("admin.system.version", "featureCompatibilityVersion") is None:
-            st.insert("admin.system.version", {"_id": "featureCompatibilityVersion",
-                                               "version": "7.0"})
+        self._check_fcv_at_startup()
         if st.get("local.startup_log") is None:
             st.create_collection("local.startup_log", {"capped": True, "size": 10485760})
         now = _dt.datetime.now(_dt.timezone.utc)
@@ -170,6 +176,81 @@ class Server:
             "hostname": self.hostname, "startTime": now.replace(microsecond=0),
             "startTimeLocal": now.ctime(), "cmdLine": self.config.parsed, "pid": os.getpid(),
             "buildinfo": {"version": _version(), "mongoemu": True}})
+
+    def _check_fcv_at_startup(self) -> None:
+        """FeatureCompatibilityVersion::fassertInitializedAfterStartup and
+        initializeForStartup (feature_compatibility_version.cpp): data without an FCV document
+        is refused (40652, fassert: exit 14), a document this release does not accept is an
+        "UPGRADE PROBLEM" (20573, exit 62); a new standalone gets the latest FCV; a new replica
+        set member learns its FCV at replSetInitiate or from its initial sync."""
+        st = self.storage
+        found = st.find_by_id(release.FCV_NS, release.FCV_ID)
+        if found is None:
+            initial_sync = bool(self.config.repl_set) and self.repl.initial_sync_flag()
+            if any(db != "local" for db in st.database_names()) and not initial_sync:
+                msg = ("Unable to start up mongod due to missing featureCompatibilityVersion "
+                       "document. Please run with --repair to restore the document.")
+                self.logger.log("F", "STORAGE", 40652, "initandlisten", msg)
+                self.logger.log("F", "ASSERT", 23091, "initandlisten",
+                                "\n\n***aborting after fassert() failure\n\n")
+                raise StartupError(msg, release.EXIT_ABRUPT)
+            if not self.config.repl_set:
+                self.set_fcv(release.Fcv(release.current().series.latest))
+            return
+        try:
+            self.fcv = release.parse_document(found[1])
+        except release.FcvError as exc:
+            msg = release.upgrade_problem(exc)
+            self.logger.log("F", "CONTROL", 20573, "initandlisten", "Wrong mongod version",
+                            {"error": msg})
+            raise StartupError(msg, release.EXIT_NEED_UPGRADE) from None
+
+    def set_fcv(self, fcv: release.Fcv, *, replicate: bool = False) -> None:
+        """Write the FCV document (through the oplog on a primary) and apply its effects."""
+        st = self.storage
+        doc = fcv.document()
+        with st.transaction(journal=True):
+            found = st.find_by_id(release.FCV_NS, release.FCV_ID)
+            if found is None:
+                st.insert(release.FCV_NS, doc)
+                if replicate:
+                    self.repl.log_op("i", release.FCV_NS, doc)
+            else:
+                st.replace(release.FCV_NS, found[0], doc)
+                if replicate:
+                    self.repl.log_op("u", release.FCV_NS, doc, o2={"_id": release.FCV_ID})
+        self.fcv_changed()
+
+    def fcv_changed(self) -> None:
+        """FcvOpObserver: read the FCV document again; when the wire version floor rises,
+        end the connections of older internal clients and drop the connections to older
+        members ("Close all incoming connections from internal clients with binary versions
+        lower than ours", feature_compatibility_version.cpp)."""
+        found = self.storage.find_by_id(release.FCV_NS, release.FCV_ID)
+        before = self.wire_floor()
+        new = release.parse_document(found[1]) if found else None
+        if new != self.fcv:
+            self.logger.info("REPL", 20459, "ReplWriterWorker-0" if self.repl.enabled else
+                             "conn", "Setting featureCompatibilityVersion",
+                             currentVersion=self.fcv.describe() if self.fcv else None,
+                             newVersion=new.describe() if new else None)
+        self.fcv = new
+        floor = self.wire_floor()
+        if floor > before:
+            for conn in list(self.connections.values()):
+                if conn.internal_max_wire is not None and conn.internal_max_wire < floor \
+                        and conn.protocol is not None:
+                    conn.protocol.close()
+            if self.repl is not None and self.repl.peers is not None:
+                self.repl.peers.close_all()
+
+    def wire_floor(self) -> int:
+        """The lowest wire version this member accepts from, and requires of, the other
+        members. An arbiter keeps no data and stays at the floor of an FCV not yet known."""
+        me = self.repl.self_member() if self.repl is not None and self.repl.config else None
+        if me is not None and me.get("arbiterOnly"):
+            return release.wire_floor(None)
+        return release.wire_floor(self.fcv)
 
     def _make_ssl_context(self) -> ssl.SSLContext:
         tls = self.config.tls
@@ -596,6 +677,4 @@ class WireProtocol(asyncio.Protocol):
 
 
 def _version() -> str:
-    from mongoemu import MONGOD_VERSION
-
-    return MONGOD_VERSION
+    return release.current().version

@@ -10,7 +10,8 @@ from typing import Any
 
 from bson import Int64
 
-from mongoemu import MONGOD_VERSION
+from mongoemu import release
+from mongoemu.rsconfig import _type_name as type_name
 from mongoemu.auth import privileges_of
 from mongoemu.dispatch import Ctx, HandleResult, command
 from mongoemu.errors import MongoError
@@ -43,7 +44,7 @@ def cmd_server_status(ctx: Ctx) -> dict[str, Any]:
     conns = len(server.connections)
     reply: dict[str, Any] = {
         "host": f"{server.hostname}:{server.config.port}",
-        "version": MONGOD_VERSION, "process": "mongod", "pid": Int64(os.getpid()),
+        "version": release.current().version, "process": "mongod", "pid": Int64(os.getpid()),
         "uptime": float(int(uptime)), "uptimeMillis": Int64(int(uptime * 1000)),
         "uptimeEstimate": Int64(int(uptime)), "localTime": _now(),
         "asserts": {"regular": 0, "warning": 0, "msg": 0, "user": 0, "tripwire": 0,
@@ -158,7 +159,9 @@ STARTUP_ONLY = {"enableTestCommands", "authenticationMechanisms", "tlsMode",
 def current_parameters(ctx: Ctx) -> dict[str, Any]:
     server = ctx.server
     params = dict(RUNTIME_PARAMETERS)
-    params["featureCompatibilityVersion"] = {"version": _fcv(ctx)}
+    fcv = _fcv_parameter(ctx)
+    if fcv is not None:
+        params["featureCompatibilityVersion"] = fcv
     params["authenticationMechanisms"] = ["SCRAM-SHA-1", "SCRAM-SHA-256"]
     params["tlsMode"] = server.config.tls.mode
     params["clusterAuthMode"] = "keyFile" if server.config.key_file else "undefined"
@@ -190,9 +193,15 @@ def _coerce(value: Any) -> Any:
     return value
 
 
-def _fcv(ctx: Ctx) -> str:
-    found = ctx.storage.find_by_id("admin.system.version", "featureCompatibilityVersion")
-    return found[1].get("version", "7.0") if found else "7.0"
+def _fcv_parameter(ctx: Ctx) -> dict[str, Any] | None:
+    """getParameter featureCompatibilityVersion: the FCV document's version, targetVersion and
+    previousVersion; an arbiter, which replicates nothing, reports the latest FCV
+    (arbiter_always_has_latest_fcv.js); None while the FCV is not yet known."""
+    server = ctx.server
+    me = server.repl.self_member() if server.repl.config else None
+    if me is not None and me.get("arbiterOnly"):
+        return {"version": release.current().series.latest}
+    return server.fcv.parameter() if server.fcv is not None else None
 
 
 @command("getParameter", admin_only=True, needs=[("cluster", "getParameter")])
@@ -204,6 +213,9 @@ def cmd_get_parameter(ctx: Ctx) -> dict[str, Any]:
     for key in ctx.cmd:
         if key == ctx.name or key.startswith("$") or key in ("lsid", "$db", "comment"):
             continue
+        if key == "featureCompatibilityVersion" and key not in params:
+            # FeatureCompatibilityVersionParameter::append
+            raise MongoError(258, "featureCompatibilityVersion is not yet known.")
         if key in params:
             reply[key] = params[key]
     if not reply:
@@ -233,19 +245,84 @@ def cmd_set_parameter(ctx: Ctx) -> dict[str, Any]:
     return reply
 
 
+#: set_feature_compatibility_version.idl: the command's own fields (and the generic ones)
+_SET_FCV_FIELDS = {"setFeatureCompatibilityVersion", "confirm", "fromConfigServer",
+                   "changeTimestamp", "phase", "downgradeOnDiskChanges", "writeConcern",
+                   "maxTimeMS", "comment", "lsid", "txnNumber", "apiVersion", "apiStrict",
+                   "apiDeprecationErrors"}
+
+
 @command("setFeatureCompatibilityVersion", admin_only=True,
          needs=[("cluster", "setFeatureCompatibilityVersion")])
-def cmd_set_fcv(ctx: Ctx) -> dict[str, Any]:
-    version = ctx.arg
-    if version not in ("6.0", "7.0"):
-        raise MongoError(2, f"Invalid feature compatibility version value '{version}'; "
-                            "expected '6.0' or '7.0'")
-    found = ctx.storage.find_by_id("admin.system.version", "featureCompatibilityVersion")
-    with ctx.storage.transaction(journal=True):
-        if found:
-            ctx.storage.replace("admin.system.version", found[0],
-                                {"_id": "featureCompatibilityVersion", "version": version})
+async def cmd_set_fcv(ctx: Ctx) -> dict[str, Any]:
+    """SetFeatureCompatibilityVersionCommand::run (set_feature_compatibility_version_command.cpp
+    of 7.0 and 8.0): parse, the 'confirm: true' acknowledgement (7369100, from 7.0 on, checked
+    before anything else, even when nothing changes), nothing to do when the FCV is already the
+    requested one, FCVTransitions (5147403), then the transitional document and the final one,
+    each written with w: "majority" and the caller's wtimeout. Never on a secondary
+    (AllowedOnSecondary::kNever)."""
+    rel = release.current()
+    server = ctx.server
+    server.repl.check_writable("admin")
+    for key in ctx.cmd:
+        if not key.startswith("$") and (key not in _SET_FCV_FIELDS or
+                                        (key == "confirm" and not rel.requires_confirm)):
+            raise MongoError(40415, f"BSON field 'setFeatureCompatibilityVersion.{key}' is an "
+                                    "unknown field.")
+    requested = ctx.arg
+    if not isinstance(requested, str):
+        raise MongoError(14, "BSON field 'setFeatureCompatibilityVersion."
+                             "setFeatureCompatibilityVersion' is the wrong type "
+                             f"'{type_name(requested)}', expected type 'string'")
+    if requested not in rel.series.fcvs:
+        err = release.invalid_value(requested, rel)
+        raise MongoError(err.code, err.message)
+    actual = server.fcv or release.Fcv(rel.series.latest)
+    confirm = ctx.cmd.get("confirm")
+    if rel.requires_confirm and not (isinstance(confirm, (bool, int, float)) and confirm):
+        if _release_key(requested) > _release_key(actual.version):
+            msg = (f"Once you have upgraded to {requested}, you will not be able to downgrade "
+                   "FCV and binary version without support assistance. Please re-run this "
+                   "command with 'confirm: true' to acknowledge this and continue with the FCV "
+                   "upgrade.")
+        else:
+            msg = ("Once you have downgraded the FCV, if you choose to downgrade the binary "
+                   "version, it will require support assistance. Please re-run this command "
+                   "with 'confirm: true' to acknowledge this and continue with the FCV "
+                   "downgrade.")
+        raise MongoError(7369100, msg)
+    wc = ctx.cmd.get("writeConcern") if isinstance(ctx.cmd.get("writeConcern"), dict) else {}
+    majority = {"w": "majority", "wtimeout": wc.get("wtimeout", 0)}
+    if actual == release.Fcv(requested):
+        await _await_fcv_majority(ctx, majority)
+        return {"ok": 1.0}
+    step = release.transition(actual, requested, rel)
+    if step is None:
+        raise MongoError(5147403, f"cannot set featureCompatibilityVersion to '{requested}' "
+                                  f"while featureCompatibilityVersion is '{actual.describe()}'")
+    server.logger.info("COMMAND", 6744300, f"conn{ctx.conn.id}",
+                       "setFeatureCompatibilityVersion command called",
+                       upgradeOrDowngrade="upgrade" if step.previous is None else "downgrade",
+                       serverType="replica set/standalone", fromVersion=actual.describe(),
+                       toVersion=requested)
+    if step != actual:
+        server.set_fcv(step, replicate=True)
+        await _await_fcv_majority(ctx, majority)
+    server.set_fcv(release.Fcv(requested), replicate=True)
+    await _await_fcv_majority(ctx, majority)
     return {"ok": 1.0}
+
+
+async def _await_fcv_majority(ctx: Ctx, wc: dict[str, Any]) -> None:
+    """runUpdateCommand's w: "majority" write (uassertStatusOK of the write concern error):
+    a timeout leaves the FCV where it got to and fails the command."""
+    wce = await ctx.server.repl.await_write_concern(wc)
+    if wce is not None:
+        raise MongoError(int(wce["code"]), wce.get("errmsg", "waiting for replication failed"))
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
 
 
 # -- logs ----------------------------------------------------------------------------------

@@ -655,7 +655,7 @@ def cmd_explain(ctx: Ctx) -> dict[str, Any]:
     flt = inner.get("filter") or inner.get("query") or {}
     fast, _ = _id_equality(flt) if isinstance(flt, dict) and flt else (False, None)
     stage = "IDHACK" if fast else "COLLSCAN"
-    from mongoemu import MONGOD_VERSION
+    from mongoemu import release
 
     return {"explainVersion": "1",
             "queryPlanner": {"namespace": ns, "indexFilterSet": False, "parsedQuery": flt,
@@ -665,7 +665,7 @@ def cmd_explain(ctx: Ctx) -> dict[str, Any]:
                              "winningPlan": {"stage": stage}, "rejectedPlans": []},
             "command": inner,
             "serverInfo": {"host": ctx.server.hostname, "port": ctx.server.config.port,
-                           "version": MONGOD_VERSION, "gitVersion": "mongoemu"},
+                           "version": release.current().version, "gitVersion": "mongoemu"},
             "ok": 1.0}
 
 

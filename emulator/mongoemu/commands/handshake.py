@@ -6,7 +6,7 @@ from typing import Any
 
 from bson import Int64
 
-from mongoemu import MAX_WIRE_VERSION, MONGOD_VERSION, MONGOEMU_VERSION
+from mongoemu import MONGOEMU_VERSION, release
 from mongoemu.dispatch import Ctx, HandleResult, command
 from mongoemu.errors import MongoError
 
@@ -37,7 +37,12 @@ def build_hello(ctx: Ctx, legacy: bool) -> dict[str, Any]:
     else:
         reply["logicalSessionTimeoutMinutes"] = 30
     reply["connectionId"] = ctx.conn.id
-    reply.update({"minWireVersion": 0, "maxWireVersion": MAX_WIRE_VERSION, "readOnly": False})
+    # replication_info.cpp: an internal client (another member) sees incomingInternalClient,
+    # whose minWireVersion follows the FCV; drivers see incomingExternalClient (0 .. latest)
+    internal = ctx.cmd.get("internalClient")
+    low = server.wire_floor() if isinstance(internal, dict) else 0
+    reply.update({"minWireVersion": low, "maxWireVersion": release.current().max_wire,
+                  "readOnly": False})
     mechs = ctx.cmd.get("saslSupportedMechs")
     if isinstance(mechs, str):
         from mongoemu.commands.users import supported_mechanisms
@@ -57,6 +62,9 @@ def build_hello(ctx: Ctx, legacy: bool) -> dict[str, Any]:
 
 
 async def _hello(ctx: Ctx, legacy: bool) -> HandleResult:
+    internal = ctx.cmd.get("internalClient")
+    if isinstance(internal, dict) and "maxWireVersion" in internal:
+        ctx.conn.internal_max_wire = int(internal["maxWireVersion"])
     client = ctx.cmd.get("client")
     if client is not None:
         if ctx.conn.client_metadata is not None:
@@ -118,10 +126,10 @@ def cmd_ping(ctx: Ctx) -> dict[str, Any]:
 
 
 def build_info() -> dict[str, Any]:
-    parts = [int(p) for p in MONGOD_VERSION.split(".")]
-    return {"version": MONGOD_VERSION, "gitVersion": "mongoemu-" + MONGOEMU_VERSION,
+    rel = release.current()
+    return {"version": rel.version, "gitVersion": "mongoemu-" + MONGOEMU_VERSION,
             "modules": [], "allocator": "system", "javascriptEngine": "none",
-            "sysInfo": "deprecated", "versionArray": parts + [0],
+            "sysInfo": "deprecated", "versionArray": rel.version_array,
             "openssl": {"running": "Python ssl", "compiled": "Python ssl"},
             "buildEnvironment": {"distmod": "mongoemu", "target_os": "linux",
                                  "target_arch": "x86_64"},
