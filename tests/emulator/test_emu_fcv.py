@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from pymongo import WriteConcern
-from pymongo.errors import NotPrimaryError, OperationFailure
+from pymongo.errors import NotPrimaryError, OperationFailure, WriteError
 
 from emuharness import STARTED_PIDS, poll_until, run_cli
 from mongoemu.cluster import Member, MemberSpec, ReplicaSetCluster
@@ -150,6 +150,10 @@ def test_set_fcv_rules_of_an_8_0_binary(emu_factory):
     assert admin.command({"setFeatureCompatibilityVersion": "8.0", "confirm": True})["ok"] == 1
     assert admin["system.version"].find_one({"_id": "featureCompatibilityVersion"}) == \
         {"_id": "featureCompatibilityVersion", "version": "8.0"}
+    # FcvOpObserver::onDelete: the document cannot be removed
+    with pytest.raises(WriteError) as err:
+        admin["system.version"].delete_one({"_id": "featureCompatibilityVersion"})
+    assert err.value.code == 40670
 
 
 # -- startup ------------------------------------------------------------------------------------
@@ -297,3 +301,14 @@ def test_fcv_upgrade_cuts_off_an_older_member(cluster_factory):
         assert _fcv(cli) == {"version": "8.0"}
     with cluster.client(old) as cli:
         poll_until(lambda: _fcv(cli) == {"version": "8.0"}, 10, "FCV 8.0 on the secondary")
+    # a downgrade that does not reach the majority stays "downgrading"; from there only the
+    # downgrade's target or latest are allowed (FCVTransitions)
+    cluster.stop_member(old)
+    with cluster.client(new) as cli:
+        _fails(lambda: cli.admin.command({"setFeatureCompatibilityVersion": "7.0",
+                                          "confirm": True, "writeConcern": {"wtimeout": 500}}),
+               64)
+        assert _fcv(cli) == {"version": "7.0", "targetVersion": "7.0", "previousVersion": "8.0"}
+        msg = _fails(lambda: cli.admin.command({"setFeatureCompatibilityVersion": "7.3",
+                                                "confirm": True}), 5147403)
+        assert msg.endswith("while featureCompatibilityVersion is 'downgrading from 8.0 to 7.0'")

@@ -290,6 +290,7 @@ def cmd_delete(ctx: Ctx) -> dict[str, Any]:
                     if limit == 1:
                         break
                 for rid, doc in victims:
+                    _refuse_fcv_delete(ns, doc)
                     storage.delete(ns, rid)
                     ctx.server.repl.log_op("d", ns, {"_id": doc["_id"]}, ui=info.uuid)
                     n += 1
@@ -536,6 +537,7 @@ def cmd_find_and_modify(ctx: Ctx) -> dict[str, Any]:
             if target is None:
                 return {"lastErrorObject": {"n": 0}, "value": None, "ok": 1.0}
             rid, doc = target
+            _refuse_fcv_delete(ns, doc)
             info = storage.get(ns)
             storage.delete(ns, rid)
             ctx.server.repl.log_op("d", ns, {"_id": doc["_id"]}, ui=info.uuid if info else None)
@@ -677,3 +679,9 @@ def cmd_commit_transaction(ctx: Ctx) -> dict[str, Any]:
 @command("abortTransaction", admin_only=True)
 def cmd_abort_transaction(ctx: Ctx) -> dict[str, Any]:
     raise MongoError(251, "mongoemu does not support multi-document transactions")
+
+
+def _refuse_fcv_delete(ns: str, doc: dict[str, Any]) -> None:
+    """FcvOpObserver::onDelete: the FCV document cannot be removed."""
+    if ns == "admin.system.version" and doc.get("_id") == "featureCompatibilityVersion":
+        raise MongoError(40670, "removing FeatureCompatibilityVersion document is not allowed")
