@@ -66,6 +66,8 @@ options:
 attributes:
   check_mode:
     support: full
+    details: Nothing is sent but C(rolesInfo), so what only mongod judges (an unknown action, a malformed resource)
+      is reported by the real run, not by check mode.
   diff_mode:
     support: full
     details: The role's privileges, inherited roles and authentication restrictions before and after.
