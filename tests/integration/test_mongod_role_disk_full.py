@@ -1,0 +1,61 @@
+"""A member that does not start fails the mongod role with what mongod logged: here its dbPath
+is full (a 16 MB tmpfs, root only, unmounted by its path). mongod stops at the first write
+that fails (WiredTiger panics: src/mongo/db/storage/wiredtiger/wiredtiger_util.cpp,
+mdb_handle_error_with_startup_suppression, fassert 50853), before or after it listens; the role
+said only "non-zero return code" or, after waiting for the port, "Timeout when waiting for
+host:port" (found by the chaos drill disk_full). It now shows the start's last lines and the
+error and fatal lines at the end of mongod's log."""
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from emuharness import STARTED_PIDS, pick_address, pid_alive, stop_pid
+
+
+@pytest.fixture
+def member_on_tmpfs(tmp_path):
+    base = tmp_path / "member"
+    data = base / "data"
+    data.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "quorum-test-role-full", str(data)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + mounted.stderr.strip())
+    try:
+        yield base
+    finally:
+        pid_file = base / "mongod.pid"
+        if pid_file.exists() and pid_file.read_text().strip().isdigit():
+            pid = int(pid_file.read_text().strip())
+            if pid_alive(pid):
+                STARTED_PIDS.add(pid)
+                stop_pid(pid)
+        subprocess.run(["umount", str(data)], check=True)
+
+
+@pytest.mark.playbook
+@pytest.mark.emulator
+def test_a_member_that_does_not_start_fails_with_mongods_own_error(playbook, tmp_path, member_on_tmpfs):
+    host, port = pick_address()
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(yaml.safe_dump({"all": {"children": {"members": {"hosts": {"m1": {
+        "mongodb_host": host, "mongodb_port": port, "mongodb_replset_name": "rsfull",
+        "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu"), "mongod_install": False,
+        "mongod_service_manager": "fork", "mongod_base_dir": str(member_on_tmpfs),
+        "mongod_start_timeout": 20, "mongod_keyfile_content": "k" * 40}}}}}}))
+    with open(member_on_tmpfs / "data" / "filler", "wb") as filler:  # the dbPath's filesystem, full
+        try:
+            while True:
+                filler.write(b"\0" * (1 << 16))
+                filler.flush()
+        except OSError:
+            pass
+    failed = playbook("tests/integration/files/mongod_role.yml", hosts)
+    assert failed.returncode != 0, failed.stdout
+    fatal = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("fatal:"))
+    assert "mongod on m1 (%s:%d) did not start" % (host, port) in fatal, failed.stdout[-3000:]
+    # what mongod said: its --fork parent's last lines, and its log's error and fatal lines
+    assert "No space left on device" in fatal.split("did not start", 1)[1], fatal
