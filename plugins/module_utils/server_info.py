@@ -68,11 +68,12 @@ def json_safe(value):
     return str(value)
 
 
-def version_section(build_info):
+def version_section(build_info, hello):
+    """The release from buildInfo; the wire version from hello (buildInfo has none)."""
     return {"version": build_info.get("version"), "git_version": build_info.get("gitVersion"),
             "version_array": json_safe(build_info.get("versionArray")),
             "modules": json_safe(build_info.get("modules") or []),
-            "max_wire_version": build_info.get("maxWireVersion")}
+            "max_wire_version": hello.get("maxWireVersion")}
 
 
 def fcv_section(reply):

@@ -112,7 +112,7 @@ answered_by:
   type: str
   sample: db1.example.net:27017
 version:
-  description: The server release (C(buildInfo)).
+  description: The server release (C(buildInfo)) and the highest wire protocol version it speaks (C(hello)).
   returned: when gathered
   type: dict
   sample: {version: "7.0.14", git_version: "ce59cfc6a3c5e5c067dca0d30697edd68d4f5188",
@@ -212,7 +212,8 @@ def gather_section(conn, section, member, parameters, arbiter):
         return conn.read(database, command, direct_host=member, authenticate=authenticate)
 
     if section == "version":
-        return {"version": version_section(read("buildInfo", authenticate=not arbiter))}
+        return {"version": version_section(read("buildInfo", authenticate=not arbiter),
+                                           read("hello", authenticate=False))}
     if section == "replication":
         hello = read("hello", authenticate=False)
         if arbiter or not hello.get("setName"):
