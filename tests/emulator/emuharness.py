@@ -419,3 +419,35 @@ def write_pki(directory: Path, ips: list[str]) -> dict[str, Path]:
     for path in paths.values():
         path.chmod(0o600)
     return paths
+
+
+# ---------------------------------------------------------------- a filesystem that fills up
+
+
+def mount_tmpfs(path: Path, size_mb: int, name: str) -> None:
+    """Mount a tmpfs of size_mb at path (created if missing), named so that `mount` shows whose
+    it is; OSError when it cannot be mounted (only root can)."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", name, str(path)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        raise OSError(f"cannot mount a tmpfs at {path}: {mounted.stderr.strip()}")
+
+
+def unmount(path: Path) -> None:
+    """Unmount what mount_tmpfs mounted, by its path (never by a pattern)."""
+    subprocess.run(["umount", str(path)], check=True, capture_output=True, text=True)
+
+
+def fill_filesystem(directory: Path) -> int:
+    """Write directory/filler until the filesystem has no room left; the bytes written."""
+    written = 0
+    block = b"\0" * (1 << 16)
+    with open(directory / "filler", "wb") as filler:
+        try:
+            while True:
+                written += filler.write(block)
+                filler.flush()
+        except OSError:
+            pass
+    return written

@@ -5,13 +5,12 @@ used to answer the write with an error and go on running, a member no real set e
 
 The dbPath is a 4 MB tmpfs mounted for the test and unmounted by its path (root only)."""
 import os
-import subprocess
 import time
 
 import pytest
 from pymongo.errors import PyMongoError
 
-from emuharness import pid_alive
+from emuharness import fill_filesystem, mount_tmpfs, pid_alive, unmount
 
 pytestmark = pytest.mark.emulator
 
@@ -19,29 +18,21 @@ pytestmark = pytest.mark.emulator
 @pytest.fixture
 def small_dbpath(tmp_path):
     path = tmp_path / "full"
-    path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "quorum-test-full", str(path)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + mounted.stderr.strip())
+    try:
+        mount_tmpfs(path, 4, "quorum-test-full")
+    except OSError as exc:
+        pytest.skip(str(exc))
     try:
         yield path
     finally:
-        subprocess.run(["umount", str(path)], check=True)  # after emu_factory stopped the member
+        unmount(path)  # after emu_factory stopped the member
 
 
 def test_a_write_that_finds_the_dbpath_full_aborts_the_member_as_mongod_does(small_dbpath, emu_factory):
     emu = emu_factory(dbpath=small_dbpath)
     coll = emu.client().app.w
     coll.insert_one({"_id": 0})
-    with open(small_dbpath / "filler", "wb") as filler:  # whatever is left, taken
-        block = b"\0" * (1 << 16)
-        try:
-            while True:
-                filler.write(block)
-                filler.flush()
-        except OSError:
-            pass
+    fill_filesystem(small_dbpath)  # whatever is left, taken
     with pytest.raises(PyMongoError):
         for n in range(1, 200):  # the WAL has room left in its pages; a few writes reach the end
             coll.insert_one({"_id": n, "pad": "x" * 20000})

@@ -6,24 +6,21 @@ said only "non-zero return code" or, after waiting for the port, "Timeout when w
 host:port" (found by the chaos drill disk_full). It now shows the start's last lines and the
 error and fatal lines at the end of mongod's log."""
 import os
-import subprocess
 import sys
 
 import pytest
 import yaml
 
-from emuharness import STARTED_PIDS, pick_address, pid_alive, stop_pid
+from emuharness import STARTED_PIDS, fill_filesystem, mount_tmpfs, pick_address, pid_alive, stop_pid, unmount
 
 
 @pytest.fixture
 def member_on_tmpfs(tmp_path):
     base = tmp_path / "member"
-    data = base / "data"
-    data.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "quorum-test-role-full", str(data)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + mounted.stderr.strip())
+    try:
+        mount_tmpfs(base / "data", 16, "quorum-test-role-full")
+    except OSError as exc:
+        pytest.skip(str(exc))
     try:
         yield base
     finally:
@@ -33,7 +30,7 @@ def member_on_tmpfs(tmp_path):
             if pid_alive(pid):
                 STARTED_PIDS.add(pid)
                 stop_pid(pid)
-        subprocess.run(["umount", str(data)], check=True)
+        unmount(base / "data")
 
 
 @pytest.mark.playbook
@@ -46,13 +43,7 @@ def test_a_member_that_does_not_start_fails_with_mongods_own_error(playbook, tmp
         "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu"), "mongod_install": False,
         "mongod_service_manager": "fork", "mongod_base_dir": str(member_on_tmpfs),
         "mongod_start_timeout": 20, "mongod_keyfile_content": "k" * 40}}}}}}))
-    with open(member_on_tmpfs / "data" / "filler", "wb") as filler:  # the dbPath's filesystem, full
-        try:
-            while True:
-                filler.write(b"\0" * (1 << 16))
-                filler.flush()
-        except OSError:
-            pass
+    fill_filesystem(member_on_tmpfs / "data")  # the dbPath's filesystem, full
     failed = playbook("tests/integration/files/mongod_role.yml", hosts)
     assert failed.returncode != 0, failed.stdout
     fatal = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("fatal:"))
