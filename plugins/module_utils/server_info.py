@@ -16,7 +16,7 @@ NEED_LOGIN = frozenset(("fcv", "storage", "parameters", "databases", "users", "r
 DEFAULT_PARAMETERS = (
     "authenticationMechanisms", "clusterAuthMode", "tlsMode", "enableLocalhostAuthBypass", "logLevel",
     "cursorTimeoutMillis", "transactionLifetimeLimitSeconds", "maxTransactionLockRequestTimeoutMillis",
-    "diagnosticDataCollectionEnabled", "replWriterThreadCount", "enableFlowControl", "redactClientLogData",
+    "diagnosticDataCollectionEnabled", "replWriterThreadCount", "enableFlowControl", "ttlMonitorEnabled",
 )
 # Fields of a usersInfo entry that are reported; anything else (credentials, SCRAM salts and keys,
 # a userId binary) is dropped even if a server sends it.

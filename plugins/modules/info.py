@@ -49,7 +49,7 @@ options:
     elements: str
     default: [authenticationMechanisms, clusterAuthMode, tlsMode, enableLocalhostAuthBypass, logLevel,
               cursorTimeoutMillis, transactionLifetimeLimitSeconds, maxTransactionLockRequestTimeoutMillis,
-              diagnosticDataCollectionEnabled, replWriterThreadCount, enableFlowControl, redactClientLogData]
+              diagnosticDataCollectionEnabled, replWriterThreadCount, enableFlowControl, ttlMonitorEnabled]
   member:
     description:
       - Read this member (C(host:port)) over a direct connection instead of the set's primary.
