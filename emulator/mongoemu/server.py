@@ -236,6 +236,9 @@ class Server:
                              newVersion=new.describe() if new else None)
         self.fcv = new
         floor = self.wire_floor()
+        if floor != before and self.repl.enabled and self.repl.config is not None:
+            # FcvOpObserver::_setVersion: minWireVersion changed -> incrementTopologyVersion
+            self.repl.bump()
         if floor > before:
             for conn in list(self.connections.values()):
                 if conn.internal_max_wire is not None and conn.internal_max_wire < floor \
