@@ -62,6 +62,7 @@ CODE_NAMES: dict[int, str] = {
     109: "ConfigurationInProgress",
     117: "ConflictingOperationInProgress",
     189: "PrimarySteppedDown",
+    258: "UnknownFeatureCompatibilityVersion",
     262: "ExceededTimeLimit",
     270: "RepairedReplicaSetNode",
     308: "CurrentConfigNotCommittedYet",

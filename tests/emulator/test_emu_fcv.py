@@ -270,6 +270,8 @@ def test_fcv_upgrade_cuts_off_an_older_member(cluster_factory):
         cluster.start_members([old])
     with playing(V80):
         cluster.start_members([new])
+    with cluster.client(new) as cli:  # FCV unknown until initiate (getParameter's uassert)
+        _fails(lambda: _fcv(cli), 258)
     cluster.initiate()  # on the 7.0 member: the set starts at FCV 7.0
     poll_until(lambda: cluster.primary() == new.address, 20, "the 8.0 member to be primary")
     with cluster.client(new) as cli:
