@@ -284,7 +284,7 @@ def test_fcv_upgrade_cuts_off_an_older_member(cluster_factory):
         config["settings"]["electionTimeoutMillis"] = 60000
         cli.admin.command({"replSetReconfig": config})
         upgrade = {"setFeatureCompatibilityVersion": "8.0", "confirm": True,
-                   "writeConcern": {"wtimeout": 2000}}
+                   "writeConcern": {"wtimeout": 1000}}
         _fails(lambda: cli.admin.command(upgrade), 64)
         assert _fcv(cli) == {"version": "7.0", "targetVersion": "8.0"}
 
