@@ -214,6 +214,10 @@ BUILTIN_ROLES: dict[str, RoleGrant] = {
     "dbAdmin": RoleGrant(db_actions=DB_ADMIN),
     "userAdmin": RoleGrant(db_actions=USER_ADMIN),
     "dbOwner": RoleGrant(db_actions=READ | WRITE | DB_ADMIN | USER_ADMIN),
+    # builtin_roles.yml: enableSharding is not adminOnly (built in on every database) and
+    # grants on every normal resource
+    "enableSharding": RoleGrant(any_db_actions=frozenset({
+        "analyzeShardKey", "enableSharding", "refineCollectionShardKey", "reshardCollection"})),
     "readAnyDatabase": RoleGrant(any_db_actions=READ, cluster_actions=frozenset({"listDatabases"}),
                                  admin_only=True),
     "readWriteAnyDatabase": RoleGrant(any_db_actions=READ | WRITE,
@@ -239,6 +243,12 @@ BUILTIN_ROLES: dict[str, RoleGrant] = {
     "restore": RoleGrant(any_db_actions=WRITE | frozenset({"listCollections", "listIndexes",
                                                            "collMod", "find"}) | USER_ADMIN,
                          cluster_actions=frozenset({"listDatabases"}), admin_only=True),
+    "__queryableBackup": RoleGrant(any_db_actions=frozenset({"find", "listCollections",
+                                                             "listIndexes", "collStats"}),
+                                   cluster_actions=frozenset({"getParameter", "listDatabases",
+                                                              "useUUID"}), admin_only=True),
+    "directShardOperations": RoleGrant(cluster_actions=frozenset({"issueDirectShardOperations"}),
+                                       admin_only=True),
     "root": RoleGrant(everything=True, admin_only=True),
     "__system": RoleGrant(everything=True, admin_only=True),
 }

@@ -175,3 +175,29 @@ def test_grant_and_revoke_argument_errors(node, command, field):
     value = ["read"] if field == "roles" else ON_APP
     err = assert_fails(lambda: app.command(command, "read", **{field: value}), 2, "BadValue")
     assert err.details["errmsg"] == "read@app is a built-in role and cannot be modified"
+
+
+@pytest.mark.parametrize("name, on_admin, on_app", [
+    # auth::isBuiltinRole (builtin_roles.tpl.cpp, roles from builtin_roles.yml): a role that is
+    # not adminOnly is built in on every database, an adminOnly one on admin alone
+    ("read", True, True), ("readWrite", True, True), ("dbAdmin", True, True),
+    ("dbOwner", True, True), ("userAdmin", True, True), ("enableSharding", True, True),
+    ("root", True, False), ("clusterAdmin", True, False), ("readAnyDatabase", True, False),
+    ("backup", True, False), ("__system", True, False), ("directShardOperations", True, False),
+    ("__queryableBackup", True, False),
+])
+def test_create_role_refuses_built_in_names_where_they_are_built_in(node, name, on_admin,
+                                                                    on_app):
+    """createRole's typedRun refuses a name only where auth::isBuiltinRole says it is one."""
+    root = _login(node, *ADMIN, "admin")
+    for db, refused in (("admin", on_admin), ("names", on_app)):
+        create = lambda: root[db].command("createRole", name, privileges=[], roles=[])  # noqa
+        if refused:
+            err = assert_fails(create, 2, "BadValue")
+            assert err.details["errmsg"] == \
+                "Cannot create roles with the same name as a built-in role"
+        else:
+            create()
+            info = root[db].command("rolesInfo", name)["roles"]
+            assert [(r["role"], r["db"], r["isBuiltin"]) for r in info] == [(name, db, False)]
+            root[db].command("dropRole", name)

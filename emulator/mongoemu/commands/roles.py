@@ -268,7 +268,9 @@ def cmd_create_role(ctx: Ctx) -> dict[str, Any]:
         raise MongoError(2, "Cannot create roles in the local database")
     if ctx.db == "$external":
         raise MongoError(2, "Cannot create roles in the $external database")
-    if role_exists(name, ctx.db) or name in BUILTIN_ROLES:
+    # auth::isBuiltinRole (builtin_roles.tpl.cpp): an admin-only name (root, clusterAdmin, ...)
+    # is built in on admin alone; elsewhere it is free for a user-defined role
+    if role_exists(name, ctx.db):
         raise MongoError(2, "Cannot create roles with the same name as a built-in role")
     doc: dict[str, Any] = {"_id": f"{ctx.db}.{name}", "role": name, "db": ctx.db,
                            "privileges": _privilege_docs(privileges), "roles": roles}
