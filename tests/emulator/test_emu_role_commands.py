@@ -201,3 +201,24 @@ def test_create_role_refuses_built_in_names_where_they_are_built_in(node, name, 
             info = root[db].command("rolesInfo", name)["roles"]
             assert [(r["role"], r["db"], r["isBuiltin"]) for r in info] == [(name, db, False)]
             root[db].command("dropRole", name)
+
+
+def test_roles_info_lifts_a_roles_own_restrictions_into_one_more_array(node):
+    """getRolesDescription -> filterAndMapRole(..., liftAuthenticationRestrictions=true)
+    (authz_manager_external_state_local.cpp): rolesInfo shows a role's own restrictions inside
+    one more array, and an empty array for a role without any, built-in ones included;
+    serializeResolvedRoles puts the role's own first in inheritedAuthenticationRestrictions."""
+    app = _login(node, *ADMIN, "admin").app
+    own = [{"clientSource": ["127.0.0.1"]}]
+    base = app.command("rolesInfo", "base", showAuthenticationRestrictions=True)["roles"][0]
+    assert base["authenticationRestrictions"] == [own]
+    assert base["inheritedAuthenticationRestrictions"] == [own]
+    clerk = app.command("rolesInfo", "clerk", showAuthenticationRestrictions=True)["roles"][0]
+    assert clerk["authenticationRestrictions"] == []
+    assert clerk["inheritedAuthenticationRestrictions"] == [own]
+    read = app.command("rolesInfo", "read", showAuthenticationRestrictions=True)["roles"][0]
+    assert (read["authenticationRestrictions"], read["isBuiltin"]) == ([], True)
+    listed = app.command("rolesInfo", 1, showAuthenticationRestrictions=True)["roles"]
+    shown = {r["role"]: r["authenticationRestrictions"] for r in listed}
+    assert (shown["base"], shown["clerk"]) == ([own], [])
+    assert "authenticationRestrictions" not in app.command("rolesInfo", "base")["roles"][0]

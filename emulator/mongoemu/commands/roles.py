@@ -455,8 +455,12 @@ def _describe(ctx: Ctx, role: str, db: str, show_privileges: bool,
         own = privileges_of(AuthenticatedUser("", db, resolved=grants[:1]))
         out["privileges"] = own
     out["roles"] = direct
-    if show_restrictions and doc is not None:
-        out["authenticationRestrictions"] = doc.get("authenticationRestrictions", [])
+    if show_restrictions:
+        # filterAndMapRole (authz_manager_external_state_local.cpp) lifts a role's own
+        # restrictions into one more array for rolesInfo; a role without any (a built-in one
+        # too) shows an empty array
+        own = doc.get("authenticationRestrictions") if doc is not None else None
+        out["authenticationRestrictions"] = [] if own is None else [own]
     out["isBuiltin"] = builtin
     out["inheritedRoles"] = [r for r in reachable if r != {"role": role, "db": db}]
     if show_privileges:
