@@ -434,7 +434,21 @@ class Privilege:
         return {"db": self.db, "collection": self.collection}
 
     def to_doc(self) -> dict[str, Any]:
-        return {"resource": self.resource_doc(), "actions": sorted(self.actions)}
+        # ActionSet::getActionsAsStrings: a set holding anyAction holds every action and is
+        # written as anyAction alone (ActionSet::addAction: anyAction sets them all)
+        actions = ["anyAction"] if "anyAction" in self.actions else sorted(self.actions)
+        return {"resource": self.resource_doc(), "actions": actions}
+
+    def without(self, actions: frozenset[str]) -> "Privilege":
+        """ActionSet::removeAllActionsFromSet: removing anyAction removes all; removing
+        anything from a set that held anyAction leaves every other action, not anyAction."""
+        if "anyAction" in actions:
+            kept: frozenset[str] = frozenset()
+        elif "anyAction" in self.actions and actions:
+            kept = ACTION_TYPES - {"anyAction"} - actions
+        else:
+            kept = self.actions - actions
+        return Privilege(self.db, self.collection, self.cluster, self.any_resource, kept)
 
 
 def parse_privilege(doc: Any, command: str) -> Privilege:

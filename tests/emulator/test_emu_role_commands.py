@@ -222,3 +222,33 @@ def test_roles_info_lifts_a_roles_own_restrictions_into_one_more_array(node):
     shown = {r["role"]: r["authenticationRestrictions"] for r in listed}
     assert (shown["base"], shown["clerk"]) == ([own], [])
     assert "authenticationRestrictions" not in app.command("rolesInfo", "base")["roles"][0]
+
+
+def test_any_action_stands_for_every_action(node):
+    """ActionSet (action_set.cpp): addAction(anyAction) sets every action and
+    getActionsAsStrings writes such a set as ["anyAction"] alone; removeAllActionsFromSet clears
+    anyAction whenever something is removed, so revoking one action from it leaves all others."""
+    root = _login(node, *ADMIN, "admin")
+    db = root["anyactions"]
+    on_all = {"db": "anyactions", "collection": ""}
+    db.command("createRole", "everything", roles=[],
+               privileges=[{"resource": on_all, "actions": ["find", "anyAction"]}])
+
+    def actions():
+        info = db.command("rolesInfo", "everything", showPrivileges=True)["roles"][0]
+        return [p["actions"] for p in info["privileges"]]
+
+    assert actions() == [["anyAction"]]
+    stored = root.admin["system.roles"].find_one({"_id": "anyactions.everything"})
+    assert stored["privileges"] == [{"resource": on_all, "actions": ["anyAction"]}]
+    db.command("grantPrivilegesToRole", "everything",
+               privileges=[{"resource": on_all, "actions": ["insert"]}])
+    assert actions() == [["anyAction"]]
+    db.command("revokePrivilegesFromRole", "everything",
+               privileges=[{"resource": on_all, "actions": ["find"]}])
+    [left] = actions()
+    assert "anyAction" not in left and "find" not in left
+    assert {"insert", "update", "remove", "createIndex"} <= set(left)
+    db.command("revokePrivilegesFromRole", "everything",
+               privileges=[{"resource": on_all, "actions": ["anyAction"]}])
+    assert actions() == []

@@ -412,8 +412,7 @@ def cmd_revoke_privileges(ctx: Ctx) -> dict[str, Any]:
     for p in privileges_from_docs(doc.get("privileges", []), "role"):
         for r in removing:
             if r.resource_doc() == p.resource_doc():
-                p = Privilege(p.db, p.collection, p.cluster, p.any_resource,
-                              p.actions - r.actions)
+                p = p.without(r.actions)
         if p.actions:
             kept.append(p)
     _save_role(ctx, rid, {**doc, "privileges": _privilege_docs(kept)})
