@@ -124,7 +124,7 @@ lint: venv
 sanity: venv
 	$(BIN)/python tests/sanity/run_sanity.py
 
-# Every benchmark (about 25 minutes), then bench/RESULTS.md and its figures (matplotlib is
+# Every benchmark (about 30 minutes), then bench/RESULTS.md and its figures (matplotlib is
 # installed into the venv for them; community.mongodb comes from PyPI into bench/.peer/).
 bench: venv
 	$(BIN)/python -m pip install --quiet matplotlib
@@ -137,6 +137,7 @@ bench: venv
 	$(BIN)/python bench/bench_rolling.py
 	$(BIN)/python bench/bench_provision.py
 	$(BIN)/python bench/bench_field.py
+	$(BIN)/python bench/bench_upgrade.py
 	$(BIN)/python tests/chaos/chaos_runner.py --runs 5
 	$(BIN)/python bench/report.py
 

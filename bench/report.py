@@ -36,6 +36,7 @@ SECTIONS = [
      ".venv/bin/python bench/bench_rolling.py"),
     ("provision", "Provisioning the local six-member set", ".venv/bin/python bench/bench_provision.py"),
     ("field", "site.yml on separate machines (field lab) and on forked members", ".venv/bin/python bench/bench_field.py"),
+    ("upgrade", "Rolling upgrade against every member at once (field lab)", ".venv/bin/python bench/bench_upgrade.py"),
     ("chaos", "Chaos runs", ".venv/bin/python tests/chaos/chaos_runner.py --runs 5"),
 ]
 

@@ -38,13 +38,15 @@ def molecule_env():
 
 
 def test_every_scenario_is_found():
-    assert {"default", "reconfig", "dc_failure", "rolling_resync", "oplog", "backup_restore", "field"} <= set(SCENARIOS), \
+    assert {"default", "reconfig", "dc_failure", "rolling_resync", "oplog", "backup_restore", "field", "upgrade"} <= \
+        set(SCENARIOS), \
         SCENARIOS
 
 
 # Scenarios whose controller runs inside a field lab's network namespace (lab/fieldlab.py exec): their
 # machines are reached only there, by their own addresses over SSH.
-FIELD_LABS = {"field": ["--state", os.path.join(ROOT, ".lab", "field"), "--name", "field", "--subnet", "10.78.1"]}
+FIELD_LABS = {"field": ["--state", os.path.join(ROOT, ".lab", "field"), "--name", "field", "--subnet", "10.78.1"],
+              "upgrade": ["--state", os.path.join(ROOT, ".lab", "upgrade"), "--name", "upgr", "--subnet", "10.78.2"]}
 
 
 def run_scenario(scenario):
