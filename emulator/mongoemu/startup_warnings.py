@@ -77,8 +77,14 @@ def log_startup_warnings(cfg: "ServerConfig", logger: "Logger") -> None:
         warn("STORAGE", 22297, "Using the XFS filesystem is strongly recommended with the "
              "WiredTiger storage engine. See http://dochub.mongodb.org/core/prodnotes-filesystem",
              severity="I")
-    # ServerGlobalParams::AuthState::kUndefined: neither security.authorization nor a keyFile
-    if not cfg.key_file and not _given(cfg, "security.authorization") and \
+    # ServerGlobalParams::AuthState::kUndefined (logCommonStartupWarnings): storeServerOptions
+    # (server_options_server_helpers.cpp) sets the state for a keyFile and for
+    # security.authorization "enabled" or "disabled" spelt exactly so; another spelling that the
+    # validator lets through ("Enabled") leaves it undefined, and mongod warns
+    from mongoemu.config import _get_dotted
+
+    authorization = _get_dotted(cfg.parsed, "security.authorization")
+    if not cfg.key_file and authorization not in ("enabled", "disabled") and \
             not _given(cfg, "security.clusterAuthMode"):
         warn("CONTROL", 22120, "Access control is not enabled for the database. Read and write "
              "access to data and configuration is unrestricted")

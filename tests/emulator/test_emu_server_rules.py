@@ -85,3 +85,38 @@ def test_no_bind_ip_warns_that_the_server_is_bound_to_localhost(emu_factory, tmp
     node.start()
     assert 22140 in _warnings(node)
     del host
+
+
+class _Recorder:
+    """Stands in for mongoemu's logger: keeps the ids of what is logged."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+
+    def log(self, severity, component, log_id, ctx, msg, attr=None, warning_at_startup=False):
+        self.ids.append(log_id)
+
+
+@pytest.mark.parametrize("security, warned", [
+    ("", True),
+    ("security:\n  authorization: enabled\n", False),
+    ("security:\n  authorization: disabled\n", False),
+    # the validator takes any case (mongod_options_general.h), storeServerOptions compares
+    # exactly: AuthState stays kUndefined, authorization stays off, and mongod warns
+    ("security:\n  authorization: Enabled\n", True),
+    ("security:\n  authorization: DISABLED\n", True),
+])
+def test_access_control_warning_follows_the_auth_state(tmp_path, security, warned):
+    """logCommonStartupWarnings (startup_warnings_common.cpp) logs 22120 while
+    serverGlobalParams.authState is kUndefined, which storeServerOptions
+    (server_options_server_helpers.cpp) changes only for "enabled"/"disabled" or a keyFile."""
+    from mongoemu.config import parse_config
+    from mongoemu.startup_warnings import log_startup_warnings
+
+    conf = tmp_path / "mongod.conf"
+    conf.write_text(f"storage:\n  dbPath: {tmp_path}\n{security}")
+    cfg = parse_config(["-f", str(conf)])
+    logger = _Recorder()
+    log_startup_warnings(cfg, logger)
+    assert (22120 in logger.ids) == warned
+    assert cfg.auth == ("authorization: enabled" in security)
