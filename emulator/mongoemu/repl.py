@@ -1003,8 +1003,10 @@ class ReplicationCoordinator:
         self.step_down_now("Stepping down from primary in response to replSetStepDown", 21344)
         loop = asyncio.get_running_loop()
         loop.call_later(step_down_secs, self._stepdown_period_over)
-        if target is not None and self.server.config.set_parameters.get(
-                "enableElectionHandoff", True) not in (False, "false", "0", 0):
+        handoff = self.server.parameters.get(  # setParameter at runtime, else at startup
+            "enableElectionHandoff",
+            self.server.config.set_parameters.get("enableElectionHandoff", True))
+        if target is not None and handoff not in (False, "false", "0", 0):
             self.topology.spawn(self._hand_off(target))
         self.server.logger.info("COMMAND", 21580, "conn", "replSetStepDown command completed")
 

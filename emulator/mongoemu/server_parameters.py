@@ -103,6 +103,27 @@ PARAMETERS: dict[str, str] = {
     "internalQueryCacheMaxEntriesPerCollection": BOTH, "maxOplogTruncationPointsDuringStartup": BOTH,
 }
 
+# The value type of the parameters mongoemu honours or reports (the IDL ``cpp_vartype``; a
+# parameter missing here takes any value). mongod parses a value by it:
+# * at startup, IDLServerParameterWithStorage::setFromString ->
+#   idl_server_parameter_detail::coerceFromString (server_parameter_with_storage.h): a bool is
+#   exactly "1", "0", "true" or "false" ("Value is not a valid boolean"), a number goes through
+#   NumberParser; applySetParameterOptions reports 'Bad value for parameter "<name>": <reason>';
+# * at runtime, set() -> parseElement: BSONElement::tryCoerce (bsonelement.h), a bool from any
+#   value (trueValue), an integer from any number or a bool, a double from a number only;
+#   refused as "Failed validating <name>: <reason>" (BadValue).
+BOOL, INT, LONG, DOUBLE = "bool", "int", "long", "double"
+TYPES: dict[str, str] = {
+    "enableLocalhostAuthBypass": BOOL, "enableTestCommands": BOOL, "allowMultipleArbiters": BOOL,
+    "enableElectionHandoff": BOOL, "disableSplitHorizonIPCheck": BOOL,
+    "oplogFetcherUsesExhaust": BOOL, "heapProfilingEnabled": BOOL, "notablescan": BOOL,
+    "ttlMonitorEnabled": BOOL, "enableFlowControl": BOOL, "diagnosticDataCollectionEnabled": BOOL,
+    "enableReconfigRollbackCommittedWritesCheck": BOOL,
+    "replWriterThreadCount": INT, "connPoolMaxConnsPerHost": INT,
+    "transactionLifetimeLimitSeconds": INT, "maxTransactionLockRequestTimeoutMillis": INT,
+    "cursorTimeoutMillis": LONG, "syncdelay": DOUBLE,
+}
+
 
 def is_known(name: str) -> bool:
     """A name a mongod 7.0 ServerParameter is registered under (failpoints register as
@@ -112,3 +133,8 @@ def is_known(name: str) -> bool:
 
 def settable_at_startup(name: str) -> bool:
     return PARAMETERS.get(name, BOTH) in (STARTUP, BOTH)
+
+
+def settable_at_runtime(name: str) -> bool:
+    """ServerParameter::allowedToChangeAtRuntime: set_at includes runtime."""
+    return PARAMETERS.get(name, BOTH) in (RUNTIME, BOTH)

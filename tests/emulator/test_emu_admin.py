@@ -132,6 +132,64 @@ def test_set_unknown_parameter(client):
     assert errmsg.startswith("attempted to set unrecognized parameter [noSuchParameterX]")
 
 
+@pytest.mark.parametrize("change, code, code_name, errmsg", [
+    # CmdSet::run (commands/parameters.cpp, 7.0): uassert with a code for every refusal
+    ({}, 72, "InvalidOptions", "no option found to set, use help:true to see options "),
+    ({"enableLocalhostAuthBypass": False}, 20, "IllegalOperation",
+     "not allowed to change [enableLocalhostAuthBypass] at runtime"),
+    ({"featureCompatibilityVersion": "7.0"}, 20, "IllegalOperation",
+     "not allowed to change [featureCompatibilityVersion] at runtime"),
+    # every name is checked before anything is set
+    ({"logLevel": 2, "replWriterThreadCount": 4}, 20, "IllegalOperation",
+     "not allowed to change [replWriterThreadCount] at runtime"),
+    ({"notablescan": True, "noSuchParameterX": 1}, 72, "InvalidOptions",
+     "attempted to set unrecognized parameter [noSuchParameterX], use help:true to see options "),
+    # set(): IDLServerParameterWithStorage::parseElement -> BSONElement::tryCoerce
+    ({"cursorTimeoutMillis": "10"}, 2, "BadValue",
+     "Failed validating cursorTimeoutMillis: Unable to coerce value to integral type"),
+    ({"transactionLifetimeLimitSeconds": float("nan")}, 2, "BadValue",
+     "Failed validating transactionLifetimeLimitSeconds: Unable to coerce NaN/Inf to integral "
+     "type"),
+    ({"transactionLifetimeLimitSeconds": 1 << 40}, 2, "BadValue",
+     "Failed validating transactionLifetimeLimitSeconds: Out of bounds coercing to integral "
+     "value"),
+    ({"syncdelay": True}, 2, "BadValue",
+     "Failed validating syncdelay: Unable to coerce value to correct type"),
+    # the custom classes of parameters.cpp
+    ({"logLevel": "x"}, 2, "BadValue", 'Invalid value for logLevel: logLevel: "x"'),
+    ({"logLevel": -1}, 2, "BadValue", "Invalid value for logLevel: logLevel: -1"),
+    ({"logComponentVerbosity": 1}, 14, "TypeMismatch",
+     "log component verbosity is not a BSON object: logComponentVerbosity: 1"),
+])
+def test_set_parameter_refusals(client, change, code, code_name, errmsg):
+    before = client.admin.command({"getParameter": "*"})
+    with pytest.raises(OperationFailure) as err:
+        client.admin.command({"setParameter": 1, **change})
+    details = err.value.details
+    assert (details.get("code"), details.get("codeName"), details["errmsg"]) == \
+        (code, code_name, errmsg)
+    assert client.admin.command({"getParameter": "*"}) == before
+
+
+def test_set_parameter_coerces_as_mongod(client):
+    """A bool parameter takes any value by its truth (BSONElement::coerce<bool>: trueValue),
+    an integer one a number or a bool; enableElectionHandoff is settable at runtime
+    (repl_server_parameters.idl: set_at startup and runtime); "was" is the old value of the
+    first parameter in name order."""
+    get = lambda *names: {k: v for k, v in client.admin.command(  # noqa: E731
+        {"getParameter": 1, **{n: 1 for n in names}}).items() if k in names}
+    old = get("enableElectionHandoff", "cursorTimeoutMillis", "notablescan")
+    try:
+        reply = client.admin.command({"setParameter": 1, "notablescan": "",
+                                      "cursorTimeoutMillis": True, "enableElectionHandoff": 0})
+        assert reply["was"] == old["cursorTimeoutMillis"]
+        assert get("enableElectionHandoff", "cursorTimeoutMillis", "notablescan") == {
+            "enableElectionHandoff": False, "cursorTimeoutMillis": 1, "notablescan": True}
+    finally:
+        client.admin.command({"setParameter": 1, **old})
+    assert get(*old) == old
+
+
 def test_list_databases(client):
     client.listdb_a.c.insert_one({"x": 1})
     reply = client.admin.command("listDatabases")

@@ -230,6 +230,22 @@ def test_stepdown_hands_off(trio):
     _coll(trio, new, "stepdown", w="majority", wtimeout=10000).insert_one({"_id": 1})
 
 
+def test_stepdown_without_handoff_when_turned_off_at_runtime(trio):
+    """enableElectionHandoff is set_at startup and runtime (repl_server_parameters.idl);
+    ReplicationCoordinatorImpl::stepDown hands off only while it is true."""
+    old = trio.wait_ready()
+    admin = trio.client(old).admin
+    assert admin.command({"setParameter": 1, "enableElectionHandoff": False})["was"] is True
+    try:
+        admin.command({"replSetStepDown": 10, "secondaryCatchUpPeriodSecs": 5})
+        new = trio.wait_for_primary(exclude=[old], timeout=30)
+        metrics = _status(trio, new)["electionCandidateMetrics"]
+        assert metrics["lastElectionReason"] == "electionTimeout", metrics
+    finally:
+        admin.command({"setParameter": 1, "enableElectionHandoff": True})
+    trio.wait_member_state(old, {"SECONDARY"}, timeout=5)
+
+
 def test_paused_minority_keeps_majority_writable(trio):
     primary = trio.wait_ready()
     paused = _secondaries(trio, primary)[0]

@@ -10,7 +10,7 @@ from typing import Any
 
 from bson import Int64
 
-from mongoemu import release
+from mongoemu import release, server_parameters
 from mongoemu.rsconfig import _type_name as type_name
 from mongoemu.auth import privileges_of
 from mongoemu.dispatch import Ctx, HandleResult, command
@@ -130,6 +130,7 @@ def cmd_connection_status(ctx: Ctx) -> dict[str, Any]:
 
 RUNTIME_PARAMETERS: dict[str, Any] = {
     "logLevel": 0,
+    "enableElectionHandoff": True,
     "quiet": False,
     "cursorTimeoutMillis": Int64(600000),
     "transactionLifetimeLimitSeconds": 60,
@@ -152,8 +153,6 @@ RUNTIME_PARAMETERS: dict[str, Any] = {
     "connPoolMaxConnsPerHost": 200,
     "tcmallocReleaseRate": 1.0,
 }
-STARTUP_ONLY = {"enableTestCommands", "authenticationMechanisms", "tlsMode",
-                "clusterAuthMode", "featureCompatibilityVersion", "enableLocalhostAuthBypass"}
 
 
 def current_parameters(ctx: Ctx) -> dict[str, Any]:
@@ -224,23 +223,93 @@ def cmd_get_parameter(ctx: Ctx) -> dict[str, Any]:
     return reply
 
 
+#: generic arguments (isGenericArgument) the setParameter loop skips
+_GENERIC_ARGUMENTS = {"lsid", "comment", "maxTimeMS", "writeConcern", "readConcern",
+                      "apiVersion", "apiStrict", "apiDeprecationErrors", "txnNumber",
+                      "autocommit", "startTransaction"}
+#: runtime-settable in mongod, but mongoemu changes neither TLS nor cluster authentication
+#: while running: refused as if set_at were startup (emulator/README.md says so)
+_NOT_EMULATED_AT_RUNTIME = {"tlsMode", "sslMode", "clusterAuthMode"}
+
+
+def _element(name: str, value: Any) -> str:
+    """BSONElement::toString(true, false), for a scalar: name: value."""
+    if isinstance(value, str):
+        return f'{name}: "{value}"'
+    if isinstance(value, bool):
+        return f"{name}: {'true' if value else 'false'}"
+    if value is None:
+        return f"{name}: null"
+    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+        return f"{name}: {value:.1f}"
+    return f"{name}: {value}"
+
+
+def _runtime_value(name: str, value: Any) -> Any:
+    """The value ServerParameter::set stores, or mongod's refusal: the custom logLevel and
+    logComponentVerbosity classes (commands/parameters.cpp), else the IDL type's
+    BSONElement::tryCoerce wrapped in "Failed validating <name>: " (parseElement,
+    server_parameter_with_storage.h)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name == "logLevel":  # LogLevelServerParameter::set
+        finite = isinstance(value, bool) or (number and abs(value) != float("inf")
+                                             and value == value)
+        level = int(value) if finite else -1
+        if level < 0:
+            raise MongoError(2, f"Invalid value for logLevel: {_element(name, value)}")
+        return level
+    if name == "logComponentVerbosity":  # LogComponentVerbosityServerParameter::set
+        if not isinstance(value, dict):
+            raise MongoError(14, "log component verbosity is not a BSON object: "
+                                 f"{_element(name, value)}")
+        return value
+    kind = server_parameters.TYPES.get(name)
+    if kind == server_parameters.BOOL:  # coerce<bool>: trueValue, any type
+        if isinstance(value, (str, dict, list)) or value is None:
+            return value is not None
+        return bool(value)
+    if kind in (server_parameters.INT, server_parameters.LONG):
+        bits = 32 if kind == server_parameters.INT else 64
+        if isinstance(value, bool):
+            return int(value)
+        if not number:
+            reason = "Unable to coerce value to integral type"
+        elif isinstance(value, float) and (value != value or abs(value) == float("inf")):
+            reason = "Unable to coerce NaN/Inf to integral type"
+        elif not -(1 << (bits - 1)) <= int(value) < (1 << (bits - 1)):
+            reason = "Out of bounds coercing to integral value"
+        else:
+            return int(value) if bits == 32 else Int64(int(value))
+        raise MongoError(2, f"Failed validating {name}: {reason}")
+    if kind == server_parameters.DOUBLE:
+        if not number:
+            raise MongoError(2, f"Failed validating {name}: Unable to coerce value to correct "
+                                "type")
+        return float(value)
+    return value
+
+
 @command("setParameter", admin_only=True, needs=[("cluster", "setParameter")])
 def cmd_set_parameter(ctx: Ctx) -> dict[str, Any]:
-    params = current_parameters(ctx)
+    """CmdSet::run (src/mongo/db/commands/parameters.cpp, 7.0): every named parameter is
+    checked first (unknown: InvalidOptions, not settable at runtime: IllegalOperation), then
+    they are set in name order (a std::map), "was" holding the first one's old value."""
     changes = {k: v for k, v in ctx.cmd.items()
-               if k != ctx.name and not k.startswith("$") and k not in ("lsid", "comment")}
-    if not changes:
-        raise MongoError(2, "no option found to set, use help:true to see options ")
-    reply: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key not in params:
+               if k != ctx.name and not k.startswith("$") and k not in _GENERIC_ARGUMENTS}
+    for key in changes:
+        if not server_parameters.is_known(key):
             raise MongoError(72, f"attempted to set unrecognized parameter [{key}], use "
                                  "help:true to see options ")
-        if key in STARTUP_ONLY:
-            raise MongoError(72, f"not allowed to change [{key}] at runtime")
-        if "was" not in reply:
-            reply["was"] = params[key]
-        ctx.server.parameters[key] = value
+        if not server_parameters.settable_at_runtime(key) or key.startswith("featureFlag") or \
+                key in _NOT_EMULATED_AT_RUNTIME:
+            raise MongoError(20, f"not allowed to change [{key}] at runtime")
+    if not changes:
+        raise MongoError(72, "no option found to set, use help:true to see options ")
+    params = current_parameters(ctx)
+    order = sorted(changes)
+    reply: dict[str, Any] = {"was": params[order[0]]} if order[0] in params else {}
+    for key in order:
+        ctx.server.parameters[key] = _runtime_value(key, changes[key])
     reply["ok"] = 1.0
     return reply
 
