@@ -525,10 +525,15 @@ def _check_mongod_options(parsed: dict[str, Any], ns: argparse.Namespace) -> Non
     _check_bounds(parsed)
     _check_set_parameters(g("setParameter") or {})
     # -- storeMongodOptions / storeServerOptions / storeBaseOptions (BadValue, exit 2) --
-    for name in (g("setParameter") or {}):
+    # applySetParameterOptions: the names in std::map order, each refused when not settable at
+    # startup or when setFromString cannot parse its value
+    for name, value in sorted((g("setParameter") or {}).items()):
         if not server_parameters.settable_at_startup(name):
             raise ConfigError(f"BadValue: Cannot use --setParameter to set \"{name}\" at "
                               "startup")
+        reason = _startup_parameter_error(name, str(value))
+        if reason is not None:
+            raise ConfigError(f"BadValue: Bad value for parameter \"{name}\": {reason}")
     max_conns = g("net.maxIncomingConnections")
     if max_conns is not None and max_conns < 5:
         raise ConfigError("BadValue: maxConns has to be at least 5")
@@ -651,6 +656,22 @@ def _check_set_parameters(params: dict[str, Any]) -> None:
             continue
         if not server_parameters.is_known(name):
             raise InitError(f"Unknown --setParameter '{name}'")
+
+
+def _startup_parameter_error(name: str, text: str) -> str | None:
+    """idl_server_parameter_detail::coerceFromString (server_parameter_with_storage.h) for the
+    parameters whose type mongoemu knows: the reason it refuses ``text``, or None."""
+    kind = server_parameters.TYPES.get(name)
+    try:
+        if kind == server_parameters.BOOL and text not in ("1", "0", "true", "false"):
+            return "Value is not a valid boolean"
+        if kind in (server_parameters.INT, server_parameters.LONG):
+            _parse_integer(text, 32 if kind == server_parameters.INT else 64)
+        elif kind == server_parameters.DOUBLE:
+            _parse_double(text)
+    except _NumberError as exc:
+        return str(exc)
+    return None
 
 
 def _check_multiple_occurrences(argv: list[str]) -> None:

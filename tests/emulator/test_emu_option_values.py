@@ -179,6 +179,22 @@ STORE_ERRORS = [
      'Cannot use --setParameter to set "featureCompatibilityVersion" at startup'),
     (["--setParameter", "wiredTigerEngineRuntimeConfig=eviction=(threads_min=4)"],
      'Cannot use --setParameter to set "wiredTigerEngineRuntimeConfig" at startup'),
+    # applySetParameterOptions: setFromString -> idl_server_parameter_detail::coerceFromString
+    # (server_parameter_with_storage.h): a bool is "1", "0", "true" or "false" exactly, a number
+    # goes through NumberParser (base/parse_number.cpp)
+    (["--setParameter", "enableElectionHandoff=yes"],
+     'Bad value for parameter "enableElectionHandoff": Value is not a valid boolean'),
+    (["--setParameter", "enableLocalhostAuthBypass=True"],
+     'Bad value for parameter "enableLocalhostAuthBypass": Value is not a valid boolean'),
+    (["--setParameter", "replWriterThreadCount=4x"],
+     'Bad value for parameter "replWriterThreadCount": Did not consume whole string.'),
+    (["--setParameter", "replWriterThreadCount=99999999999"],
+     'Bad value for parameter "replWriterThreadCount": Overflow'),
+    (["--setParameter", "syncdelay=soon"],
+     'Bad value for parameter "syncdelay": Did not consume any digits'),
+    # the names in std::map order: the first bad one is reported
+    (["--setParameter", "notablescan=no", "--setParameter", "allowMultipleArbiters=no"],
+     'Bad value for parameter "allowMultipleArbiters": Value is not a valid boolean'),
 ]
 
 
@@ -194,6 +210,9 @@ def test_values_refused_when_stored_fail_with_bad_value(capsys, args, wanted):
     # the validator takes any case, storeMongodOptions only the exact names
     ("operationProfiling:\n  mode: SLOWOP\n", "BadValue: Bad value for operationProfiling.mode: "
                                              "SLOWOP.  Supported modes are: (off|slowOp|all)"),
+    # yaml-cpp hands the text over: False is not one of coerceFromString<bool>'s spellings
+    ("setParameter:\n  enableElectionHandoff: False\n",
+     'BadValue: Bad value for parameter "enableElectionHandoff": Value is not a valid boolean'),
 ])
 def test_config_file_values_refused_when_stored(capsys, tmp_path, text, wanted):
     code, _out, err = _run(capsys, _yaml(tmp_path, text))
@@ -213,6 +232,11 @@ def test_forms_mongod_accepts(tmp_path):
     assert (cfg.port, cfg.bind_ip_all, cfg.test_commands_enabled) == (27018, True, True)
     assert cfg.parsed["net"]["port"] == 27018 and cfg.parsed["setParameter"] == \
         {"enableTestCommands": "1"}
+    # a typed parameter in every spelling coerceFromString takes
+    cfg = parse_config(["--setParameter", "enableElectionHandoff=0", "--setParameter",
+                        "replWriterThreadCount=0x10", "--setParameter", "syncdelay=1.5"])
+    assert cfg.set_parameters == {"enableElectionHandoff": "0", "replWriterThreadCount": "0x10",
+                                  "syncdelay": "1.5"}
     # an implicit value; failpoints exist with enableTestCommands; feature flags are parameters
     assert parse_config(["--enableMajorityReadConcern"]).parsed["replication"] == \
         {"enableMajorityReadConcern": True}
