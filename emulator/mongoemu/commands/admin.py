@@ -240,7 +240,7 @@ def _element(name: str, value: Any) -> str:
         return f"{name}: {'true' if value else 'false'}"
     if value is None:
         return f"{name}: null"
-    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+    if isinstance(value, float) and abs(value) < 1e15 and value == int(value):
         return f"{name}: {value:.1f}"
     return f"{name}: {value}"
 
