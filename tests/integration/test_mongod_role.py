@@ -49,6 +49,21 @@ def test_role_configures_starts_is_idempotent_restarts_and_stops(playbook, tmp_p
         assert "changed=0" in again.stdout
         assert running_pid(base) == pid
 
+        # The rerun skips the writes when member_host reads what they would write; what was changed by
+        # hand is still put back (content, mode) and restarts the member.
+        written = (base / "mongod.conf").read_text()
+        (base / "mongod.conf").write_text(written + "# edited by hand\n")
+        (base / "keyfile").chmod(0o440)
+        (base / "data").chmod(0o755)
+        repaired = playbook("tests/integration/files/mongod_role.yml", hosts)
+        assert repaired.returncode == 0, repaired.stdout
+        assert (base / "mongod.conf").read_text() == written
+        assert stat.S_IMODE(os.stat(base / "keyfile").st_mode) == 0o400
+        assert stat.S_IMODE(os.stat(base / "data").st_mode) == 0o750
+        new_pid = running_pid(base)
+        assert new_pid != pid and not pid_alive(pid)
+        pid = new_pid
+
         changed = playbook("tests/integration/files/mongod_role.yml",
                            inventory(tmp_path / "hosts.yml", base, host, port, mongod_keyfile_content="k" * 40,
                                      mongod_oplog_size_mb=100))
