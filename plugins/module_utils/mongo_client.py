@@ -29,6 +29,7 @@ try:
     from pymongo import MongoClient, ReadPreference, WriteConcern
     from pymongo import errors as pymongo_errors
     from pymongo.read_preferences import make_read_preference, read_pref_mode_from_name
+    from pymongo.server_type import SERVER_TYPE
     PYMONGO_IMPORT_ERROR = None
 except ImportError as exc:  # reported by the module with missing_required_lib
     PYMONGO_IMPORT_ERROR = exc
@@ -285,6 +286,35 @@ class ReplicaSetConnection:
                     "reachable under another set name is ignored" % self.options.replica_set)
         return "no usable member among %s within %.0f s: %s (%s)" % (
             self._where(direct_host), self.options.server_selection_timeout, _first_line(text), hint)
+
+    def uninitialised_seeds(self, timeout):
+        """{seed: what it answered} when every seed has had its first hello answered (or failed) and
+        none of them is a member of a replica set, at least one being uninitialised (pymongo's
+        RSGhost: started with --replSet, no config yet), the others unreachable. No primary or
+        secondary can be selected then until someone initiates the set, so a probe need not wait its
+        selection timeout for one. Else None, and the caller goes on as before: as soon as a seed is a
+        member, when none answered at all (the selection error then tells why: TLS, refused, ...),
+        and when the first answers take longer than `timeout` seconds. Reads pymongo's topology
+        description (the monitors' hellos; no command of its own)."""
+        if not self.options.replica_set:
+            return None  # a single seed without a set name is selectable whatever it is
+        client = self.client()
+        members = (SERVER_TYPE.RSPrimary, SERVER_TYPE.RSSecondary, SERVER_TYPE.RSArbiter, SERVER_TYPE.RSOther)
+        deadline = time.monotonic() + timeout
+        while True:
+            servers = client.topology_description.server_descriptions()
+            if not servers or any(server.server_type in members for server in servers.values()):
+                return None  # none left: each answered for another set or as a standalone (pymongo drops those)
+            if all(server.server_type != SERVER_TYPE.Unknown or server.error is not None
+                   for server in servers.values()):
+                if not any(server.server_type == SERVER_TYPE.RSGhost for server in servers.values()):
+                    return None
+                return dict(("%s:%d" % address, "uninitialised" if server.server_type == SERVER_TYPE.RSGhost
+                             else "no answer (%s)" % _first_line(str(server.error or server.server_type_name)))
+                            for address, server in sorted(servers.items()))
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)  # the monitors' first hellos are on their way
 
     # -- what operators read ---------------------------------------------------------
 

@@ -18,6 +18,9 @@ description:
     PRIMARY, SECONDARY or ARBITER and one primary), a member reaches a state, every secondary's lag
     is below a bound, or every majority-committed write is held by enough voters other than a member
     (O(wait_for=durable_without)). A timeout names what was awaited and the last state seen.
+  - Without O(wait_for), it fails at once, without waiting O(server_selection_timeout), when every seed has answered
+    and none is a member of O(replica_set), at least one being uninitialised and the others unreachable - no
+    primary or secondary can appear there until the set is initiated.
   - Read-only; check mode behaves the same.
 author:
   - quorum.mongodb developers (!UNKNOWN)
@@ -229,6 +232,10 @@ def main():
         options.server_selection_timeout = min(options.server_selection_timeout, max(params["timeout"], 1.0))
     with ReplicaSetConnection(options) as conn:
         try:
+            seeds = conn.uninitialised_seeds(options.server_selection_timeout) if wait_for == "none" else None
+            if seeds:
+                module.fail_json(msg="replica set %s is not initiated: no seed is a member of it (%s)" % (
+                    options.replica_set, "; ".join("%s %s" % item for item in seeds.items())))
             if wait_for == "none":
                 summary, polls = read_summary(conn, params["oplog_window"], params["domain_key"]), 1
             else:

@@ -1,7 +1,14 @@
 """quorum.mongodb.rs_status and the connection layer against an emulated one-member set."""
+import time
+
 import pytest
 
+from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
+    ConnectionOptions,
+    ReplicaSetConnection,
+)
 from conftest import initiate_one_member_set
+from emuharness import pick_address
 
 
 @pytest.mark.playbook
@@ -60,3 +67,30 @@ def test_authentication_failures_are_explained_and_never_leak_the_password(playb
     assert result.returncode == 0, result.stdout
     assert "not-the-password" not in result.stdout
     assert "s3cret-pass" not in result.stdout
+
+
+@pytest.mark.emulator
+def test_a_probe_of_a_set_no_seed_belongs_to_returns_at_once_and_one_of_a_live_set_proceeds(start_member):
+    """uninitialised_seeds (rs_status without wait_for): an uninitialised seed (pymongo's RSGhost) and
+    an unreachable one cannot yield a primary or secondary until someone initiates the set, so the
+    probe says so within the first hellos instead of waiting its selection timeout. Seeds that all
+    fail to answer go on to the selection error (it says why: TLS, refused); without a set name a
+    single seed is selectable whatever it is; once a seed is a member, the probe proceeds."""
+    fresh = start_member("--replSet", "fresh")
+    gone_host, gone_port = pick_address()  # nothing listens there: refused at once
+    gone = "%s:%d" % (gone_host, gone_port)
+    options = ConnectionOptions(hosts=[fresh.address, gone], replica_set="fresh", server_selection_timeout=20)
+    started = time.monotonic()
+    with ReplicaSetConnection(options) as conn:
+        seeds = conn.uninitialised_seeds(20)
+    assert time.monotonic() - started < 5, "waited for a primary that cannot exist"
+    assert seeds[fresh.address] == "uninitialised" and seeds[gone].startswith("no answer ("), seeds
+    with ReplicaSetConnection(ConnectionOptions(hosts=[gone], replica_set="fresh")) as conn:
+        assert conn.uninitialised_seeds(20) is None
+    with ReplicaSetConnection(ConnectionOptions(hosts=[fresh.address], server_selection_timeout=20)) as conn:
+        assert conn.uninitialised_seeds(20) is None
+
+    initiate_one_member_set(fresh, "fresh")
+    with ReplicaSetConnection(options) as conn:
+        assert conn.uninitialised_seeds(20) is None
+        assert conn.status()["set"] == "fresh"
