@@ -236,13 +236,18 @@ class ReplicaSetConnection:
         ObjectIds ({"$oid": hex}, as the pure core writes them) are sent as BSON ObjectIds.
         A command for one member that is an arbiter raises MemberIsArbiter, unsent (see the
         module docstring); authenticate=False sends it without credentials."""
-        last = None
         command = to_bson(command)
+        return self._attempt(_command_name(command), direct_host, authenticate, retries,
+                             lambda client: client[database].command(command, **kwargs))
+
+    def _attempt(self, name, direct_host, authenticate, retries, call):
+        """call(client) with command()'s retries and errors; `name` names it in them."""
+        last = None
         if direct_host is not None and authenticate:
-            self.refuse_arbiter(direct_host, _command_name(command))
+            self.refuse_arbiter(direct_host, name)
         for attempt in range(retries + 1):
             try:
-                return self.client(direct_host, authenticate)[database].command(command, **kwargs)
+                return call(self.client(direct_host, authenticate))
             except pymongo_errors.OperationFailure as exc:
                 if exc.code == 18:
                     raise AuthenticationProblem(self._auth_message(exc, direct_host))
@@ -250,7 +255,7 @@ class ReplicaSetConnection:
                     raise ConnectionProblem(self._auth_message(exc, direct_host))
                 if exc.code not in _RETRYABLE_CODES or attempt == retries:
                     details = exc.details or {}
-                    raise CommandFailed(_command_name(command), self._where(direct_host), exc.code,
+                    raise CommandFailed(name, self._where(direct_host), exc.code,
                                         details.get("codeName"), details.get("errmsg", str(exc)))
                 last = exc
             except pymongo_errors.ServerSelectionTimeoutError as exc:  # before AutoReconnect, its base class
@@ -261,7 +266,7 @@ class ReplicaSetConnection:
                 raise ConnectionProblem("bad connection options for %s: %s" % (self._where(direct_host), exc))
             time.sleep(min(0.2 * 2 ** attempt, 2.0))
         raise ConnectionProblem("%s failed %d times on %s, last: %s" % (
-            _command_name(command), retries + 1, self._where(direct_host), last))
+            name, retries + 1, self._where(direct_host), last))
 
     def _where(self, direct_host):
         return direct_host or ", ".join(self.options.seeds)
@@ -355,17 +360,13 @@ class ReplicaSetConnection:
                             read_preference=ReadPreference.PRIMARY_PREFERRED)
 
     def find_all(self, database, collection, projection=None, direct_host=None):
-        """Every document of a collection, in batches (find, then getMore until the cursor ends)."""
-        find = {"find": collection, "filter": {}, "batchSize": 1000}
-        if projection:
-            find["projection"] = projection
-        cursor = self.read(database, find, direct_host=direct_host)["cursor"]
-        documents = list(cursor.get("firstBatch") or [])
-        while cursor.get("id"):
-            cursor = self.read(database, {"getMore": cursor["id"], "collection": collection, "batchSize": 1000},
-                               direct_host=direct_host)["cursor"]
-            documents.extend(cursor.get("nextBatch") or [])
-        return documents
+        """Every document of a collection, from the primary or, when there is none, a secondary
+        (or `direct_host`). pymongo's cursor sends each getMore to the server and in the session
+        of its find, as mongod requires; a failure retries the whole read."""
+        def read_all(client):
+            documents = client[database].get_collection(collection, read_preference=ReadPreference.PRIMARY_PREFERRED)
+            return list(documents.find({}, projection, batch_size=1000))
+        return self._attempt("find", direct_host, True, 3, read_all)
 
     def oplog_window(self, host):
         """(first, last, window in hours) of a member's oplog, or None without one."""

@@ -94,3 +94,21 @@ def test_a_probe_of_a_set_no_seed_belongs_to_returns_at_once_and_one_of_a_live_s
     with ReplicaSetConnection(options) as conn:
         assert conn.uninitialised_seeds(20) is None
         assert conn.status()["set"] == "fresh"
+
+
+@pytest.mark.emulator
+def test_find_all_reads_every_batch_of_a_collection(auth_set):
+    """find_all returns a collection that spans several batches (its getMores go to the member
+    and in the session of the find, as mongod requires: Cannot run getMore ... in session),
+    with the projection applied, and names the read in its errors."""
+    auth_set.client(username="admin", password="s3cret-pass").rsauth_test.items.insert_many([{"_id": i, "x": i, "y": "drop"} for i in range(2500)])
+    options = ConnectionOptions(hosts=[auth_set.address], replica_set="rsauth", login_user="admin",
+                                login_password="s3cret-pass", server_selection_timeout=20)
+    with ReplicaSetConnection(options) as conn:
+        found = conn.find_all("rsauth_test", "items", projection={"y": 0})
+        assert sorted(doc["_id"] for doc in found) == list(range(2500))
+        assert all(set(doc) == {"_id", "x"} for doc in found)
+    wrong = ConnectionOptions(hosts=[auth_set.address], replica_set="rsauth", login_user="admin",
+                              login_password="not-the-password", server_selection_timeout=20)
+    with ReplicaSetConnection(wrong) as conn, pytest.raises(Exception, match="authentication failed"):
+        conn.find_all("rsauth_test", "items")
