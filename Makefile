@@ -140,9 +140,11 @@ bench: venv
 	$(BIN)/python tests/chaos/chaos_runner.py --runs 5
 	$(BIN)/python bench/report.py
 
-# Chaos runs (about 15 minutes): rs_config plans, rolling resyncs and forced reconfigs with a
-# random member killed or paused at a random moment, CHAOS_RUNS seeds each from CHAOS_SEED (random
-# when unset); make test runs one recorded seed of each (tests/chaos). Results: bench/results/chaos.*
+# Chaos runs (about 7 minutes per seed): rs_config plans, rolling resyncs and forced reconfigs with
+# a random member killed or paused at a random moment, and the drills (lagging survivors, arbiters
+# under auth, a resync with a member down, a full dbPath - root: tmpfs mounts), CHAOS_RUNS seeds
+# each from CHAOS_SEED (random when unset); make test runs one recorded seed of the first three and
+# of lagging_survivors (tests/chaos). Results: bench/results/chaos.*
 CHAOS_RUNS ?= 6
 chaos: venv
 	$(BIN)/python tests/chaos/chaos_runner.py --runs $(CHAOS_RUNS) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))

@@ -19,6 +19,9 @@ import yaml
 
 from mongoemu.cluster import free_loopback_address, hello, process_alive, state_from_hello
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))
+from emuharness import fill_filesystem, mount_tmpfs, unmount  # noqa: E402,F401 - for the drills
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -33,22 +36,23 @@ def ansible_env() -> dict[str, str]:
 
 
 def run_playbook(playbook: str | Path, inventory: str | Path, *extra: str,
-                 timeout: float = 1200) -> subprocess.CompletedProcess:
-    """ansible-playbook from the repository root; ``playbook`` relative to it or absolute."""
+                 timeout: float = 1200, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """ansible-playbook from the repository root; ``playbook`` relative to it or absolute;
+    ``env`` adds to ansible_env()."""
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory),
-                           str(ROOT / playbook), *extra], cwd=ROOT, env=ansible_env(),
+                           str(ROOT / playbook), *extra], cwd=ROOT, env={**ansible_env(), **(env or {})},
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def run_recorded(play: str | Path, variables: dict[str, Any], workdir: Path,
-                 timeout: float = 600) -> dict[str, Any]:
+                 timeout: float = 600, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a play of tests/integration/files that writes its registered result to ``out``
     (passed with the variables); return that result, or a failure with the play's output."""
     stamp = time.monotonic_ns()
     out = workdir / f"result-{stamp}.json"
     path = workdir / f"vars-{stamp}.json"
     path.write_text(json.dumps({**variables, "out": str(out)}))
-    proc = run_playbook(play, "localhost,", "-e", f"@{path}", timeout=timeout)
+    proc = run_playbook(play, "localhost,", "-e", f"@{path}", timeout=timeout, env=env)
     if out.exists():
         return json.loads(out.read_text())
     return {"failed": True, "msg": "the play did not record a result:\n" + proc.stdout[-2000:]}
@@ -181,3 +185,4 @@ class ProvisionedSet:
                 time.sleep(0.05)
             if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
