@@ -380,6 +380,8 @@ class RsConfigBackToBack(RsConfig):
 
     name = "rs_config_back_to_back"
     window = (0.5, 10.0)
+    invariant = ("the rerun converges on the second config and a rerun right after it reports changed=false; "
+                 "a plan that stops leaves the config it started from or one step's config, nothing half-applied")
 
     def setup(self) -> None:
         super().setup()
