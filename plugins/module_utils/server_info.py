@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.quorum.mongodb.plugins.module_utils.upgrade import fcv_state
+
 SECTIONS = ("version", "fcv", "storage", "parameters", "databases", "users", "roles", "replication")
 # Sections that need a login (everything but buildInfo and hello, which mongod answers unauthenticated).
 NEED_LOGIN = frozenset(("fcv", "storage", "parameters", "databases", "users", "roles"))
@@ -81,24 +83,15 @@ def fcv_section(reply):
     {version} when stable; {version, targetVersion} while upgrading (targetVersion above
     version) or downgrading (4.4: targetVersion equal to version); {version, targetVersion,
     previousVersion} while downgrading (5.0 on). Before 3.6 it was a bare string.
-    state is stable, upgrading or downgrading."""
+    state is stable, upgrading or downgrading (upgrade.fcv_state, shared with the upgrade planner)."""
     raw = reply.get("featureCompatibilityVersion")
     if isinstance(raw, str):
         raw = {"version": raw}
     raw = raw or {}
     version, target, previous = raw.get("version"), raw.get("targetVersion"), raw.get("previousVersion")
-    state = "stable"
-    if target is not None:
-        state = "upgrading" if _release(target) > _release(version) and previous is None else "downgrading"
+    state = fcv_state(raw)
     return {"version": version, "target_version": target, "previous_version": previous, "state": state,
             "raw": json_safe(raw)}
-
-
-def _release(text):
-    try:
-        return tuple(int(part) for part in str(text).split("."))
-    except ValueError:
-        return (0,)
 
 
 def storage_section(server_status):

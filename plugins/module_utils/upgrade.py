@@ -73,6 +73,22 @@ def fcv_of(reply):
     return {}
 
 
+def fcv_state(doc):
+    """How a featureCompatibilityVersion document (fcv_of's shape) stands: "stable", "upgrading" or
+    "downgrading". mongod's shapes (FeatureCompatibilityVersionParser::parse,
+    src/mongo/db/commands/feature_compatibility_version_parser.cpp): {version} stable; {version,
+    targetVersion} with targetVersion above version while upgrading; downgrading 5.0 on is
+    {version: <lower>, targetVersion: <lower>, previousVersion: <higher>}, 4.4 the same without
+    previousVersion. Any other transition shape is taken as downgrading (never silently reversed)."""
+    target = doc.get("targetVersion")
+    if not target:
+        return "stable"
+    version, target_tuple = version_tuple(doc.get("version")), version_tuple(target)
+    if doc.get("previousVersion") or not version or not target_tuple or target_tuple[:2] <= version[:2]:
+        return "downgrading"
+    return "upgrading"
+
+
 def _series_index(series):
     return RELEASES.index(series) if series in RELEASES else None
 
@@ -185,11 +201,23 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
         refusals.append("the members run releases more than one apart (%s): mongod allows only a release and the next "
                         "in one set; bring every member to the same release first" % _versions_text(members))
         return plan
+    if fcv_state(fcv_doc) == "downgrading":
+        index = _series_index(fcv_series)
+        above = fcv_doc.get("previousVersion") or (
+            RELEASES[index + 1] if index is not None and index + 1 < len(RELEASES) else None)
+        refusals.append("the feature compatibility version is half-way down from %s to %s (an interrupted "
+                        "downgrade, %r): the plan does not reverse it. Finish it with setFeatureCompatibilityVersion: "
+                        "\"%s\"%s on the primary, or go back with setFeatureCompatibilityVersion: \"%s\"%s, then run "
+                        "upgrade.yml again" % (above or "the next release", fcv_series, fcv_doc, fcv_series,
+                                               ", confirm: true" if needs_confirm(high) else "", above or high,
+                                               ", confirm: true" if needs_confirm(high) else ""))
+        return plan
     if fcv_series is None or fcv_series not in RELEASES:
         refusals.append("the set's feature compatibility version cannot be read (%r): read it on the primary with "
                         "db.adminCommand({getParameter: 1, featureCompatibilityVersion: 1}) - the user needs "
                         "clusterMonitor - and run upgrade.yml again" % (fcv,))
         return plan
+
 
     newer = [m for m in members if _newer(running[m["host"]], wanted, exact)]
     downgrade = _series_index(target_series) < _series_index(high) or (
@@ -207,14 +235,7 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
 
     # The FCV before any binary changes: the lowest running release (a set upgraded before) or, in a
     # set half-way through, still that release. Higher is impossible for running binaries.
-    in_transition = fcv_doc.get("targetVersion")
-    if in_transition and version_tuple(in_transition)[:2] < version_tuple(fcv_series)[:2]:
-        refusals.append("the feature compatibility version is half-way down from %s to %s (an interrupted "
-                        "downgrade): finish it with setFeatureCompatibilityVersion: \"%s\", or go back with "
-                        "setFeatureCompatibilityVersion: \"%s\"%s, then run upgrade.yml again"
-                        % (fcv_series, in_transition, in_transition, fcv_series,
-                           ", confirm: true" if needs_confirm(fcv_series) else ""))
-        return plan
+    in_transition = fcv_doc.get("targetVersion")  # upgrading (a downgrading FCV was refused above)
     fcv_now = fcv_series  # when half-way up to in_transition: not there yet
     if version_tuple(fcv_now)[:2] > version_tuple(low)[:2]:
         refusals.append("the feature compatibility version %s is newer than the release %s runs (%s): mongod does "

@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.quorum.mongodb.plugins.module_utils.upgrade import (
     fcv_of,
+    fcv_state,
     needs_confirm,
     version_tuple,
     plan_summary,
@@ -206,7 +207,38 @@ def test_members_more_than_one_release_apart_are_refused():
 
 def test_an_fcv_newer_than_the_binaries_or_half_way_down_is_refused():
     refused(plan_upgrade(psa_like(), "8.0", "8.0"), "newer than the release")
-    refused(plan_upgrade(psa_like(), {"version": "7.0", "targetVersion": "6.0"}, "8.0"), "interrupted downgrade")
+
+
+
+# The shapes mongod reports (FeatureCompatibilityVersionParser::parse,
+# src/mongo/db/commands/feature_compatibility_version_parser.cpp): downgrading 7.0 -> 6.0 from 5.0 on,
+# downgrading 5.0 -> 4.4 as 4.4 wrote it (no previousVersion), upgrading 7.0 -> 8.0.
+DOWNGRADING_TO_60 = {"version": "6.0", "targetVersion": "6.0", "previousVersion": "7.0"}
+
+
+def test_fcv_state_in_mongods_shapes():
+    assert fcv_state({"version": "7.0"}) == "stable"
+    assert fcv_state({"version": "7.0", "targetVersion": "8.0"}) == "upgrading"
+    assert fcv_state(DOWNGRADING_TO_60) == "downgrading"
+    assert fcv_state({"version": "4.4", "targetVersion": "4.4"}) == "downgrading"
+
+
+@pytest.mark.parametrize("target, options", [
+    ("8.0", {}), ("8.0", {"raise_fcv_left_behind": True}), ("7.0", {}), ("7.0.15", {}), ("6.0", {})])
+def test_a_downgrading_fcv_is_refused_never_reversed(target, options):
+    """7.0 binaries on an FCV half-way down to 6.0: no plan raises it back (which would silently undo the
+    operator's downgrade) nor goes on; the refusal says how to finish or go back."""
+    plan = plan_upgrade(psa_like("7.0.14"), DOWNGRADING_TO_60, target, **options)
+    text = refused(plan, "interrupted downgrade", "half-way down from 7.0 to 6.0",
+                   'setFeatureCompatibilityVersion: "6.0", confirm: true', 'setFeatureCompatibilityVersion: "7.0"')
+    assert not plan["steps"], text
+
+
+def test_a_downgrading_fcv_in_44s_shape_is_refused():
+    plan = plan_upgrade(psa_like("5.0.30"), {"version": "4.4", "targetVersion": "4.4"}, "6.0",
+                        through_intermediate=True)
+    refused(plan, "interrupted downgrade", "from 5.0 to 4.4")
+    assert not plan["steps"]
 
 
 def test_an_oplog_shorter_than_one_members_upgrade_is_refused():
