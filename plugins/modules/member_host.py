@@ -15,6 +15,8 @@ description:
   - Runs on the member's host and changes nothing. For each path it reports whether it exists, its type, mode,
     owner, group and, for a regular file, its SHA-1 checksum (the checksum M(ansible.builtin.stat) and
     M(ansible.builtin.copy) use).
+  - For a secret file (a keyFile), pass its expected SHA-1 in O(expected_checksums): the module then returns only
+    whether the file matches (C(checksum_matches)), never the file's checksum, which would be printed with C(-v).
   - With O(pid_file), it reads the process id in that file and reports it when that process is alive and not a
     zombie (as C(/proc/<pid>/stat) says), else an empty string.
   - With O(address), it reports whether a TCP connection to that address is accepted within O(connect_timeout).
@@ -31,6 +33,13 @@ options:
     type: list
     elements: path
     default: []
+  expected_checksums:
+    description:
+      - Path -> the SHA-1 the file should have, for secret files. Such a path (listed in O(paths)) is reported with
+        C(checksum) null and C(checksum_matches) (true when it is a regular file with that SHA-1). The values are
+        not logged.
+    type: dict
+    default: {}
   pid_file:
     description: A pid file; its process is reported when alive.
     type: path
@@ -59,6 +68,8 @@ EXAMPLES = r"""
       - /var/lib/mongodb-quorum/db1-27017
       - /var/lib/mongodb-quorum/db1-27017/keyfile
       - /var/lib/mongodb-quorum/db1-27017/mongod.conf
+    expected_checksums:  # the keyFile's checksum is compared on the host, never returned
+      /var/lib/mongodb-quorum/db1-27017/keyfile: "{{ vault_keyfile_content | hash('sha1') }}"
     pid_file: /var/lib/mongodb-quorum/db1-27017/mongod.pid
     address: 10.0.0.11:27017
   register: seen
@@ -89,6 +100,14 @@ paths:
       exists: true
       type: file
       mode: "0400"
+      owner: mongodb
+      group: mongodb
+      checksum: null
+      checksum_matches: true
+    /var/lib/mongodb-quorum/db1-27017/mongod.conf:
+      exists: true
+      type: file
+      mode: "0640"
       owner: mongodb
       group: mongodb
       checksum: 1e1f4c5ad9c5c2b4d0a86c9ad3bd8a8c2bbfb2f3
@@ -142,9 +161,18 @@ def _sha1(path):
     return digest.hexdigest()
 
 
-def read_path(path):
+def read_path(path, expected_checksum=None):
     """What is at `path`: a directory is followed through a link (as the file module does for state=directory),
-    a file is not (a link to a file is reported as a link, which never equals what the role wants)."""
+    a file is not (a link to a file is reported as a link, which never equals what the role wants). With
+    expected_checksum (a secret file), only whether its SHA-1 matches, never the SHA-1 itself."""
+    seen = _read_path(path)
+    if expected_checksum is not None:
+        checksum = seen.pop("checksum")
+        seen.update(checksum=None, checksum_matches=checksum is not None and checksum == str(expected_checksum).lower())
+    return seen
+
+
+def _read_path(path):
     try:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode) and os.path.isdir(path):
@@ -194,12 +222,14 @@ def accepts(address, timeout):
 def main():
     module = AnsibleModule(argument_spec=dict(
         paths=dict(type="list", elements="path", default=[]),
+        expected_checksums=dict(type="dict", default={}, no_log=True),
         pid_file=dict(type="path"),
         address=dict(type="str"),
         connect_timeout=dict(type="float", default=1.0),
     ), supports_check_mode=True)
     params = module.params
-    result = dict(changed=False, paths=dict((path, read_path(path)) for path in params["paths"]))
+    expected = dict((os.path.expanduser(path), value) for path, value in params["expected_checksums"].items())
+    result = dict(changed=False, paths=dict((path, read_path(path, expected.get(path))) for path in params["paths"]))
     if params["pid_file"]:
         result["pid"] = running_pid(params["pid_file"])
     if params["address"]:

@@ -3,6 +3,7 @@ port, and from which it decides which file tasks to run. What it reports must eq
 copy and template tasks would leave (mode, owner, SHA-1 content), or the role would skip a write."""
 import grp
 import hashlib
+import json
 import os
 import pwd
 import socket
@@ -68,3 +69,27 @@ def test_listening_is_a_tcp_connection_accepted_on_host_port_ipv6_too():
         assert "host:port" in str(exc)
     else:
         raise AssertionError("an address without a port was accepted")
+
+
+def test_a_secret_files_checksum_is_compared_never_returned(tmp_path):
+    """The keyFile: the role passes the SHA-1 it wants (a no_log option) and gets back only whether it matches;
+    the module's output (printed with -v) holds no checksum of it, and the expected value is masked too."""
+    key = tmp_path / "keyfile"
+    key.write_bytes(b"s" * 60)
+    key.chmod(0o400)
+    conf = tmp_path / "mongod.conf"
+    conf.write_bytes(b"net: {}\n")
+    digest = hashlib.sha1(b"s" * 60).hexdigest()
+    seen = member_host.read_path(str(key), digest)
+    assert seen["checksum"] is None and seen["checksum_matches"] is True
+    assert member_host.read_path(str(key), "0" * 40)["checksum_matches"] is False
+    assert member_host.read_path(str(tmp_path / "missing"), digest)["checksum_matches"] is False
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "paths": [str(key), str(conf)], "expected_checksums": {str(key): digest}}}))
+    run = subprocess.run([sys.executable, member_host.__file__, str(args)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    output = json.loads(run.stdout)
+    assert output["paths"][str(key)]["checksum_matches"] is True, run.stdout + run.stderr
+    assert output["paths"][str(conf)]["checksum"] == hashlib.sha1(b"net: {}\n").hexdigest()  # not a secret
+    assert digest not in run.stdout + run.stderr
