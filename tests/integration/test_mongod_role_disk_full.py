@@ -24,12 +24,12 @@ def member_on_tmpfs(tmp_path):
     try:
         yield base
     finally:
-        pid_file = base / "mongod.pid"
-        if pid_file.exists() and pid_file.read_text().strip().isdigit():
-            pid = int(pid_file.read_text().strip())
-            if pid_alive(pid):
-                STARTED_PIDS.add(pid)
-                stop_pid(pid)
+        for pid_file in (base / "mongod.pid", tmp_path / "m2" / "mongod.pid"):  # m2: the healthy member
+            if pid_file.exists() and pid_file.read_text().strip().isdigit():
+                pid = int(pid_file.read_text().strip())
+                if pid_alive(pid):
+                    STARTED_PIDS.add(pid)
+                    stop_pid(pid)
         unmount(base / "data")
 
 
@@ -37,16 +37,22 @@ def member_on_tmpfs(tmp_path):
 @pytest.mark.emulator
 def test_a_member_that_does_not_start_fails_with_mongods_own_error(playbook, tmp_path, member_on_tmpfs):
     host, port = pick_address()
+    other_host, other_port = pick_address()
     hosts = tmp_path / "hosts.yml"
-    hosts.write_text(yaml.safe_dump({"all": {"children": {"members": {"hosts": {"m1": {
-        "mongodb_host": host, "mongodb_port": port, "mongodb_replset_name": "rsfull",
-        "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu"), "mongod_install": False,
-        "mongod_service_manager": "fork", "mongod_base_dir": str(member_on_tmpfs),
-        "mongod_start_timeout": 20, "mongod_keyfile_content": "k" * 40}}}}}}))
+    common = {"mongodb_replset_name": "rsfull", "mongod_install": False, "mongod_service_manager": "fork",
+              "mongod_binary": os.path.join(os.path.dirname(sys.executable), "mongoemu"),
+              "mongod_start_timeout": 20, "mongod_keyfile_content": "k" * 40}
+    hosts.write_text(yaml.safe_dump({"all": {"children": {"members": {"hosts": {
+        "m1": {"mongodb_host": host, "mongodb_port": port, "mongod_base_dir": str(member_on_tmpfs), **common},
+        "m2": {"mongodb_host": other_host, "mongodb_port": other_port, "mongod_base_dir": str(tmp_path / "m2"),
+               **common}}}}}}))
     fill_filesystem(member_on_tmpfs / "data")  # the dbPath's filesystem, full
-    failed = playbook("tests/integration/files/mongod_role.yml", hosts)
+    failed = playbook("tests/integration/files/mongod_role_fatal.yml", hosts)
     assert failed.returncode != 0, failed.stdout
     fatal = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("fatal:"))
     assert "mongod on m1 (%s:%d) did not start" % (host, port) in fatal, failed.stdout[-3000:]
     # what mongod said: its --fork parent's last lines, and its log's error and fatal lines
     assert "No space left on device" in fatal.split("did not start", 1)[1], fatal
+    # m2 is not said to have failed to start: the play stops every host at m1's failure
+    # (any_errors_fatal, as site.yml does), which runs m2's rescue too
+    assert "mongod on m2" not in fatal, fatal
