@@ -834,6 +834,10 @@ class DiskFull(Scenario):
             violations.append("site.yml started nothing and did not fail while the dbPath was full")
         elif "No space left on device" not in message:
             violations.append("site.yml failed without naming the full disk: %s" % message[:300])
+        target = self.members[self.fault.index]
+        blamed = [m.name for m in self.members if m is not target and f"mongod on {m.name} (" in message]
+        if blamed:  # the play stops every host at the first failure; the healthy ones did start
+            violations.append("site.yml said healthy members did not start: %s" % ", ".join(blamed))
         return violations
 
     def teardown(self) -> None:
