@@ -218,7 +218,6 @@ def plan_upgrade(members, fcv, target, through_intermediate=False, raise_fcv_lef
                         "clusterMonitor - and run upgrade.yml again" % (fcv,))
         return plan
 
-
     newer = [m for m in members if _newer(running[m["host"]], wanted, exact)]
     downgrade = _series_index(target_series) < _series_index(high) or (
         exact and newer and all(_newer(running[m["host"]], wanted, exact) or running[m["host"]] == wanted
