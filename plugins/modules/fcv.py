@@ -19,6 +19,11 @@ description:
     the step after a release's binaries are all in place, never before.
   - Nothing is sent when every data-bearing member reports O(version) already. Arbiters hold no data and no
     users, so they are not asked (their release is checked through C(buildInfo)/C(hello)).
+  - A data-bearing member in another state than PRIMARY or SECONDARY (C(STARTUP2), C(RECOVERING), C(ROLLBACK), down)
+    is waited for, within O(timeout); if it does not become one, the module fails naming it and its state, and sends
+    nothing (every data-bearing member must be seen to report the new FCV).
+  - Lowering the FCV (O(version) below the primary's) is the first step of a downgrade and is refused unless
+    O(lower=true).
   - From 7.0 on, MongoDB does not support lowering the binaries after the FCV was raised (Community Edition);
     raise it once the new release has run well for a while if you may want to go back.
 author:
@@ -38,6 +43,11 @@ options:
     description: Seconds to wait for the command (its write concern) and for every member to report the version.
     type: float
     default: 120
+  lower:
+    description: Allow O(version) below the FCV the primary reports (a downgrade's first step; MongoDB's release notes,
+      Downgrade). Without it, lowering is refused and nothing is sent.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -68,6 +78,17 @@ EXAMPLES = r"""
     timeout: 600
   check_mode: true
   delegate_to: localhost
+
+- name: Lower the FCV to 6.0, the first step of a downgrade of 7.0 binaries to 6.0
+  quorum.mongodb.fcv:
+    hosts: "{{ groups['rs0'] }}"
+    replica_set: rs0
+    login_user: admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    version: "6.0"
+    lower: true
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -92,6 +113,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.member_versions imp
 from ansible_collections.quorum.mongodb.plugins.module_utils.module_runner import connect, connection_module
 from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import (
     ConnectionProblem,
+    WaitTimeout,
     wait_until,
 )
 from ansible_collections.quorum.mongodb.plugins.module_utils.upgrade import RELEASES, needs_confirm, series_of, version_tuple
@@ -101,10 +123,16 @@ def reported(conn, hosts):
     return dict((host, feature_compatibility(conn, host)) for host in hosts)
 
 
+def not_ready(members):
+    """The data-bearing members that are neither PRIMARY nor SECONDARY (STARTUP2, RECOVERING, ROLLBACK, DOWN...)."""
+    return [m for m in members if not m["arbiter"] and m["state"] not in ("PRIMARY", "SECONDARY")]
+
+
 def main():
     module = connection_module(dict(
         version=dict(type="str", required=True),
         timeout=dict(type="float", default=120),
+        lower=dict(type="bool", default=False),
     ), supports_check_mode=True)
     p = module.params
     version = (p["version"] or "").strip()
@@ -114,12 +142,28 @@ def main():
     try:
         with connect(module) as conn:
             members = read_members(conn)
+            if not_ready(members):
+                try:
+                    members, _polls = wait_until(lambda: read_members(conn), lambda seen: not not_ready(seen),
+                                                 timeout=p["timeout"], what="every data-bearing member PRIMARY or SECONDARY")
+                except WaitTimeout:
+                    late = not_ready(read_members(conn))
+                    module.fail_json(msg="%s after %.0f s: the FCV is set once every data-bearing member is PRIMARY or "
+                                     "SECONDARY, so that each is seen to report it; bring %s back (or remove it from "
+                                     "the set) and run again. Nothing was sent."
+                                     % (", ".join("%s is %s" % (m["host"], m["state"]) for m in late), p["timeout"],
+                                        "it" if len(late) == 1 else "them"), **result)
             data = [m["host"] for m in members if not m["arbiter"] and m["state"] in ("PRIMARY", "SECONDARY")]
             result["before"] = feature_compatibility(conn)
             result["members"] = reported(conn, data)
             if all(fcv == {"version": version} for fcv in result["members"].values()) and \
                     result["before"] == {"version": version}:
                 module.exit_json(**result)
+            primary_fcv = version_tuple(result["before"].get("version"))
+            if primary_fcv and primary_fcv[:2] > version_tuple(version)[:2] and not p["lower"]:
+                module.fail_json(msg="the FCV is %s and %s is lower: lowering it is the first step of a downgrade "
+                                 "(release notes, Downgrade); pass lower: true if that is meant. Nothing was sent."
+                                 % (result["before"]["version"], version), **result)
             older = [m for m in members if m["version"] is None or version_tuple(m["version"])[:2] < version_tuple(version)[:2]]
             if older:
                 module.fail_json(msg="the FCV is raised to %s only once every member runs %s; %s: upgrade those first "

@@ -86,7 +86,7 @@ def test_plan_resume_and_fcv(replica_set, run_tasks, monkeypatch):
     rs.restart(first)
     rs.wait_ready(timeout=30)
     seen = run_tasks(hosts, {"plan": plan_task(V80), "check": fcv_task("8.0", check=True), "raised": fcv_task("8.0"),
-                             "again": fcv_task("8.0"), "done": plan_task(V80)})
+                             "again": fcv_task("8.0"), "done": plan_task(V80), "lowered": fcv_task("7.0")})
     assert [s["kind"] for s in seen["plan"]["steps"]] == ["fcv"], seen["plan"]
     assert seen["check"]["changed"] and seen["check"]["command"] == {"setFeatureCompatibilityVersion": "8.0",
                                                                      "confirm": True}
@@ -95,3 +95,6 @@ def test_plan_resume_and_fcv(replica_set, run_tasks, monkeypatch):
     assert raised["members"] == {first.address: {"version": "8.0"}, second.address: {"version": "8.0"}}
     assert not seen["again"]["changed"] and seen["again"]["command"] is None
     assert seen["done"]["done"] and seen["done"]["fcv"] == "8.0"
+    # lowering is a downgrade's first step: only with lower: true
+    assert seen["lowered"]["failed"] and "lower: true" in seen["lowered"]["msg"], seen["lowered"]
+    assert "Nothing was sent" in seen["lowered"]["msg"]
