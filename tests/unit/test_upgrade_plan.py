@@ -256,3 +256,51 @@ def test_markdown_lists_every_member_step_in_order_and_refusals():
     assert [row.split(" | ")[2] for row in rows] == ["b:27017", "c:27017", "d:27017", "a:27017", "(set)"]
     assert "step down to an upgraded member" in rows[3] and "confirm" in rows[4]
     assert "Refused before any member is touched" in render_upgrade_markdown(plan_upgrade(psa_like(), "7.0", "x"))
+
+
+# The playbooks and roles that carry the plan out (read as YAML: no run needed to see the wiring).
+def _tasks(relative):
+    import pathlib
+    import yaml
+    root = pathlib.Path(__file__).resolve().parents[2]
+    return yaml.safe_load((root / relative).read_text())
+
+
+def _flat(tasks):
+    for task in tasks:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _flat(task.get(key) or [])
+
+
+def test_a_downgrade_step_lets_apt_and_dnf_install_a_lower_version():
+    """The planner emits action: downgrade (a patch downgrade, a pre-7.0 release back); apt-get and dnf
+    refuse a lower version without --allow-downgrades / allow_downgrade."""
+    queued = [t for t in _flat(_tasks("playbooks/upgrade_release.yml")[0]["tasks"]) if "ansible.builtin.add_host" in t]
+    assert "upgrade_step.action" in queued[0]["ansible.builtin.add_host"]["upgrade_action"]
+    role = list(_flat(_tasks("roles/upgrade/tasks/main.yml")))
+    install = next(t for t in role if t.get("ansible.builtin.include_role", {}).get("tasks_from") == "install.yml")
+    assert install["vars"]["mongod_allow_downgrade"] == "{{ upgrade_action == 'downgrade' }}"
+    managers = [t for t in _flat(_tasks("roles/mongod/tasks/install.yml"))
+                if "ansible.builtin.apt" in t or "ansible.builtin.dnf" in t]
+    assert len(managers) == 2
+    for task in managers:
+        args = task.get("ansible.builtin.apt") or task.get("ansible.builtin.dnf")
+        assert "mongod_allow_downgrade" in str(args.get("allow_downgrade")), task["name"]
+
+
+def test_the_primary_steps_down_only_after_the_package_is_known_and_right_before_the_restart():
+    names = [t["name"] for t in _flat(_tasks("roles/upgrade/tasks/main.yml"))]
+    stepdown = next(i for i, n in enumerate(names) if n.startswith("Step it down"))
+    for earlier in ("Add the release's apt repository", "Choose the version to install", "Require a package of the release"):
+        assert names.index(earlier) < stepdown, earlier
+    assert names[stepdown + 2] == "Restart the member on the new binary"  # after the healthy wait only
+
+
+def test_fcv_waits_for_and_names_a_member_neither_primary_nor_secondary():
+    from ansible_collections.quorum.mongodb.plugins.modules.fcv import not_ready
+    members = psa_like("8.0.4")
+    assert not_ready(members) == []  # the arbiter is not data-bearing
+    members[1]["state"] = "RECOVERING"
+    members.append(member("d:27017", "8.0.4", "STARTUP2"))
+    assert [(m["host"], m["state"]) for m in not_ready(members)] == [("b:27017", "RECOVERING"), ("d:27017", "STARTUP2")]
