@@ -15,7 +15,7 @@ description:
   - Runs on the member's host and changes nothing. For each path it reports whether it exists, its type, mode,
     owner, group and, for a regular file, its SHA-1 checksum (the checksum M(ansible.builtin.stat) and
     M(ansible.builtin.copy) use).
-  - For a secret file (a keyFile), pass its expected SHA-1 in O(expected_checksums); the module then returns only
+  - For a secret file (a keyFile, a mongod.conf that holds a TLS key passphrase), pass its expected SHA-1 in O(expected_checksums); the module then returns only
     whether the file matches (C(checksum_matches)), never the file's checksum, which would be printed with C(-v).
   - With O(pid_file), it reads the process id in that file and reports it when that process is alive and not a
     zombie (as C(/proc/<pid>/stat) says), else an empty string.
