@@ -228,7 +228,7 @@ def main():
         connect_timeout=dict(type="float", default=1.0),
     ), supports_check_mode=True)
     params = module.params
-    expected = dict((os.path.expanduser(path), value) for path, value in params["expected_checksums"].items())
+    expected = params["expected_checksums"]  # keyed by the paths as given in paths
     result = dict(changed=False, paths=dict((path, read_path(path, expected.get(path))) for path in params["paths"]))
     if params["pid_file"]:
         result["pid"] = running_pid(params["pid_file"])

@@ -47,7 +47,8 @@ from typing import Any, Callable
 from pymongo import MongoClient, WriteConcern
 from pymongo.errors import PyMongoError
 
-from harness import ROOT, ProvisionedSet, fill_filesystem, mount_tmpfs, run_recorded, unmount
+from harness import ROOT, ProvisionedSet, run_recorded
+from emuharness import fill_filesystem, mount_tmpfs, unmount  # noqa: E402 - on the path harness sets
 from mongoemu.cluster import MemberSpec, ReplicaSetCluster, hello, state_from_hello
 
 SETTINGS = {"electionTimeoutMillis": 1000, "heartbeatIntervalMillis": 200}
@@ -531,7 +532,7 @@ class LaggingSurvivors(ForceReconfig):
     mongod_source = ("src/mongo/db/repl/topology_coordinator.cpp, TopologyCoordinator::prepareStatusResponse, "
                      "and src/mongo/db/repl/member_data.cpp, MemberData::setDownValues (a survivor keeps a lost "
                      "member's lastAppliedWallTime and lastHeartbeatRecv, clears its optime)")
-    specs = ([MemberSpec(tags={"dc": "dc1"}) for _ in range(3)]
+    specs = ([MemberSpec(tags={"dc": "dc1"}) for dummy in range(3)]
              + [MemberSpec(tags={"dc": "dc2"}, priority=2), MemberSpec(tags={"dc": "dc2"})]
              + [MemberSpec(tags={"dc": "dc3"}), MemberSpec(tags={"dc": "dc3"})])
     # every secondary syncs from the primary: a frozen survivor is no member's sync source, so the
@@ -790,8 +791,8 @@ class DiskFull(Scenario):
         self._wait("the disk to be filled", lambda: hasattr(self, "filled_at"))
         self.report["stopped_after_s"] = self._wait("the member to stop", lambda: target.pid() is None)
         self.report["primary_after_s"] = self._wait(
-            "a primary among the others", lambda: any(self.rs.state(m) == "PRIMARY" for m in self.members
-                                                       if m is not target))
+            "a primary among the others",
+            lambda: any(self.rs.state(m) == "PRIMARY" for m in self.members if m is not target))
         status = self.rs.playbook("playbooks/status.yml")
         line = next((ln for ln in status.stdout.splitlines() if "| %s |" % target.address in ln), "")
         self.report["status_line"] = line.strip().strip('",')

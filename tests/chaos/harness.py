@@ -20,7 +20,6 @@ import yaml
 from mongoemu.cluster import free_loopback_address, hello, process_alive, state_from_hello
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))
-from emuharness import fill_filesystem, mount_tmpfs, unmount  # noqa: E402,F401 - for the drills
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -185,4 +184,3 @@ class ProvisionedSet:
                 time.sleep(0.05)
             if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
-

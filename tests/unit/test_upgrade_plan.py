@@ -209,7 +209,6 @@ def test_an_fcv_newer_than_the_binaries_or_half_way_down_is_refused():
     refused(plan_upgrade(psa_like(), "8.0", "8.0"), "newer than the release")
 
 
-
 # The shapes mongod reports (FeatureCompatibilityVersionParser::parse,
 # src/mongo/db/commands/feature_compatibility_version_parser.cpp): downgrading 7.0 -> 6.0 from 5.0 on,
 # downgrading 5.0 -> 4.4 as 4.4 wrote it (no previousVersion), upgrading 7.0 -> 8.0.
