@@ -101,8 +101,10 @@ lab-run: venv
 lab-stop: venv
 	@$(LAB) stop
 
+# The test files run on two pytest-xdist workers, a file per worker at a time: most tests wait on
+# elections and timeouts, so two keep the 2 cores busy (tests/conftest.py starts the longest first).
 test: venv
-	$(BIN)/pytest -q --durations=15 tests
+	$(BIN)/pytest -q --durations=15 -n 2 --dist loadfile tests
 	$(MAKE) --no-print-directory lint sanity
 	$(BIN)/python tests/compat/core_range.py --quick
 

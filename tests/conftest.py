@@ -8,7 +8,10 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "quorum", "mongodb")
 
 if not os.path.exists(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink(ROOT, LINK)
+    try:
+        os.symlink(ROOT, LINK)
+    except FileExistsError:  # another pytest-xdist worker made it meanwhile
+        pass
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
@@ -22,3 +25,13 @@ try:
         _hypothesis_settings.load_profile("ci")
 except ImportError:  # hypothesis is a test dependency; without it only the property tests fail
     pass
+
+
+# make test spreads the test files over two pytest-xdist workers (--dist loadfile, one file per
+# worker at a time): the molecule scenarios (several minutes, in a pool of their own) go first, so
+# that the other worker runs the rest meanwhile and no long file starts last.
+FIRST = ("test_molecule_scenarios.py",)
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name not in FIRST)
