@@ -63,14 +63,23 @@ def run(*argv: str, check: bool = True, capture: bool = False, **kwargs) -> subp
 
 def install_host_tools() -> None:
     """Debian packages the lab needs on this host (apt-get, as the README promises)."""
-    missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
-    if not missing:
+    def missing() -> list[str]:
+        return sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+
+    if not missing():
         return
     if os.geteuid() != 0:
-        raise SystemExit("the field lab needs root and these Debian packages: %s" % " ".join(missing))
-    print("fieldlab: installing %s with apt-get" % " ".join(missing), flush=True)
-    run("apt-get", "update", "-qq")
-    run("apt-get", "install", "-y", "-qq", *missing, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        raise SystemExit("the field lab needs root and these Debian packages: %s" % " ".join(missing()))
+    # two labs starting together (make test runs two field scenarios at once) install one at a time:
+    # apt-get refuses to run while another holds its lock
+    with cache_lock("host-tools"):
+        if not missing():
+            return
+        print("fieldlab: installing %s with apt-get" % " ".join(missing()), flush=True)
+        wait = ("-o", "DPkg::Lock::Timeout=300")  # and waits for an apt-get started by someone else
+        run("apt-get", *wait, "update", "-qq")
+        run("apt-get", *wait, "install", "-y", "-qq", *missing(),
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 @contextlib.contextmanager
