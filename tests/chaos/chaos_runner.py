@@ -83,6 +83,7 @@ class Observer(threading.Thread):
         self.members = members  # anything with .address and .paused
         self.stop_event = threading.Event()
         self.primaries: dict[int, set[str]] = {}
+        self.first_seen: dict[int, float] = {}  # term -> monotonic time its primary was first seen
         # (time, members answering PRIMARY or SECONDARY) after each pass over the members
         self.healthy: list[tuple[float, int]] = []
 
@@ -100,6 +101,7 @@ class Observer(threading.Thread):
                 if reply.get("isWritablePrimary") and election is not None:
                     term = int(str(election)[8:], 16)
                     self.primaries.setdefault(term, set()).add(member.address)
+                    self.first_seen.setdefault(term, time.monotonic())
                 healthy += state_from_hello(reply) in ("PRIMARY", "SECONDARY")
             self.healthy.append((time.monotonic(), healthy))
             time.sleep(0.02)
@@ -119,6 +121,7 @@ class Writer(threading.Thread):
         self.stop_event = threading.Event()
         self.acknowledged: list[int] = []
         self.acked_at: dict[int, float] = {}  # _id -> wall-clock time of the acknowledgement
+        self.acked_mono: dict[int, float] = {}  # the same on the monotonic clock
 
     def run(self) -> None:
         coll = self.client.chaos.get_collection(
@@ -127,7 +130,7 @@ class Writer(threading.Thread):
         while not self.stop_event.is_set():
             try:
                 coll.insert_one({"_id": i})
-                self.acked_at[i] = time.time()
+                self.acked_at[i], self.acked_mono[i] = time.time(), time.monotonic()
                 self.acknowledged.append(i)
             except PyMongoError:
                 pass
@@ -225,6 +228,10 @@ class Scenario:
         """The writer's _ids on the final primary."""
         raise NotImplementedError
 
+    def holders(self, ids: list[int]) -> dict[str, Any]:
+        """Which of ids each running member holds (to explain a loss); empty when unknown."""
+        return {}
+
     def teardown(self) -> None:
         """Stop every member by pid."""
 
@@ -271,6 +278,18 @@ class ClusterScenario(Scenario):
     def final_ids(self) -> set[int]:
         primary = self.cluster.wait_for_primary(timeout=30)
         return {d["_id"] for d in self.cluster.client(primary).chaos.w.find({}, {"_id": 1})}
+
+    def holders(self, ids: list[int]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for member in self.members:
+            if not member.running or member.paused:
+                continue
+            try:
+                docs = self.cluster.client(member).chaos.w.find({"_id": {"$in": ids}}, {"_id": 1})
+                found[member.address] = sorted(d["_id"] for d in docs)
+            except PyMongoError as exc:
+                found[member.address] = [f"unreadable: {exc}"[:80]]
+        return found
 
     def teardown(self) -> None:
         self.cluster.stop()
@@ -911,9 +930,17 @@ def one_run(scenario_name: str, seed: int, workdir: Path) -> RunResult:
         observer.stop_event.set()
         observer.join(timeout=10)
         result.acknowledged = len(writer.acknowledged)
-        result.lost = len(set(writer.acknowledged) - scenario.final_ids())
-        if result.lost and not scenario.loss_is_expected:
+        lost = sorted(set(writer.acknowledged) - scenario.final_ids())
+        result.lost = len(lost)
+        if lost and not scenario.loss_is_expected:
             result.violations.append(f"{result.lost} w:majority acknowledged writes lost")
+            # what explains it, for the report: when each was acknowledged and each term's primary
+            # first seen (seconds into the operation), and which member holds them now
+            result.checks["lost_detail"] = {
+                "acknowledged_s": {i: round(writer.acked_mono[i] - started_first, 2) for i in lost[:5]},
+                "primaries_s": {t: [sorted(observer.primaries[t]), round(at - started_first, 2)]
+                                for t, at in sorted(observer.first_seen.items())},
+                "holders": scenario.holders(lost[:5])}
         result.terms_with_two_primaries = sorted(
             t for t, hosts in observer.primaries.items() if len(hosts) > 1)
         if result.terms_with_two_primaries:
