@@ -6,9 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# The documentation of the filters is in rs_desired_config.yml, rs_member_domains.yml and
-# rs_inventory_errors.yml beside this file: ansible-doc takes a filter's docs from the .py file when
-# it has any, which would give the other filters the docs of rs_desired_config.
+# The documentation of the filters is in the .yml files beside this file (rs_desired_config,
+# rs_member_domains, rs_inventory_errors, rs_bootstrap_member, rs_config_converged): ansible-doc takes
+# a filter's docs from the .py file when it has any, which would give the other filters the docs of
+# rs_desired_config.
 
 from ansible.errors import AnsibleFilterError
 
@@ -24,6 +25,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config impo
     inventory_hosts,
     member_domains,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.reconfig_plan import config_converged
 
 
 def rs_desired_config(members, replset_name, settings=None, write_concern_modes=None, current=None,
@@ -34,6 +36,12 @@ def rs_desired_config(members, replset_name, settings=None, write_concern_modes=
                                     target_version=target_version, domain_key=domain_key, rack_key=rack_key)
     except (DesiredConfigError, ValueError) as exc:
         raise AnsibleFilterError("rs_desired_config: %s" % exc)
+
+
+def rs_config_converged(desired, current, target_version="8.0"):
+    if not isinstance(desired, dict) or not isinstance(current, dict):
+        return False
+    return config_converged(current, desired, target_version=str(target_version))
 
 
 def rs_member_domains(members):
@@ -62,6 +70,7 @@ def rs_bootstrap_member(desired, members, member=None):
 class FilterModule(object):
     def filters(self):
         return {
+            "rs_config_converged": rs_config_converged,
             "rs_desired_config": rs_desired_config,
             "rs_member_domains": rs_member_domains,
             "rs_inventory_errors": rs_inventory_errors,

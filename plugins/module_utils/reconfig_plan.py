@@ -42,6 +42,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model impor
     safe_bool,
     to_json_view,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.desired_config import align_member_ids
 from ansible_collections.quorum.mongodb.plugins.module_utils.validation import validate_config
 
 SETTINGS_DEFAULTS = {
@@ -328,6 +329,15 @@ def _needs_successor_step(current, desired, primary, version):
     if _electable(after.get(primary)):
         return False
     return not any(_electable(before.get(h)) and _electable(m) for h, m in after.items() if h != primary)
+
+
+def config_converged(current, desired, target_version="8.0"):
+    """Whether the live config `current` already is `desired`: rs_config (member _ids kept, as by
+    default) would plan no step. False when no plan can be made - rs_config then says why."""
+    try:
+        return not plan_reconfig(current, align_member_ids(desired, current), target_version=target_version).changed
+    except (PlanError, ValueError, TypeError, KeyError, AttributeError):
+        return False
 
 
 def plan_reconfig(current, desired, primary=None, target_version="8.0"):

@@ -115,6 +115,14 @@ config_version:
   returned: success
   type: int
   sample: 5
+config:
+  description:
+    - The installed config, as replSetGetConfig returns it.
+    - With the quorum.mongodb.rs_config_converged filter, a play can tell whether M(quorum.mongodb.rs_config)
+      has anything to do.
+  returned: success
+  type: dict
+  sample: {_id: rs0, version: 5, term: 3, members: [{_id: 0, host: "db1.example.net:27017"}], settings: {}}
 healthy:
   description: Every member is PRIMARY, SECONDARY or ARBITER and one is PRIMARY.
   returned: success
@@ -179,6 +187,7 @@ from ansible_collections.quorum.mongodb.plugins.module_utils.mongo_client import
     ReplicaSetConnection,
     wait_until,
 )
+from ansible_collections.quorum.mongodb.plugins.module_utils.replset_model import to_json_view
 from ansible_collections.quorum.mongodb.plugins.module_utils.replset_status import (
     condition_met,
     describe_summary,
@@ -202,7 +211,9 @@ def read_summary(conn, oplog_window, domain_key):
             window = conn.oplog_window(member["name"])
             if window is not None:
                 windows[member["name"]] = window["hours"]
-    return summarize_status(status, config, windows, domain_key=domain_key)
+    summary = summarize_status(status, config, windows, domain_key=domain_key)
+    summary["config"] = to_json_view(config)
+    return summary
 
 
 def main():

@@ -311,3 +311,29 @@ def test_random_pairs_give_valid_minimal_plans(pair, version):
     assert plan.elections_expected <= 2
     if not any(m.get("arbiterOnly") for m in current["members"] + desired["members"]):
         assert len(plan.steps) == plan.lower_bound  # only arbiter rules (PSA, count) can force more
+
+
+def test_config_converged_is_the_planners_no_step_verdict():
+    """The replset role leaves rs_config out when this says the live config already is the desired
+    one: it must agree with plan_reconfig, _ids kept by host and the defaults mongod fills in."""
+    from ansible_collections.quorum.mongodb.plugins.filter.rs_desired_config import FilterModule
+
+    converged = FilterModule().filters()["rs_config_converged"]
+    live = copy.deepcopy(THREE)
+    live.update(version=7, term=3, protocolVersion=1, settings={"chainingAllowed": True, "replicaSetId": {"$oid": "6752a1b2c3d4e5f601234567"}})
+    for m in live["members"]:
+        m.update(arbiterOnly=False, buildIndexes=True, hidden=False, secondaryDelaySecs=0, votes=1)
+        m.setdefault("priority", 1)
+    # the inventory lists the members in another order, without _ids, without the defaults
+    desired = config([{"host": m["host"], "tags": m["tags"], **({"priority": 2} if m["_id"] == 0 else {})}
+                      for m in reversed(THREE["members"])])
+    assert converged(desired, live) is True
+    moved = copy.deepcopy(desired)
+    moved["members"][0]["priority"] = 3
+    assert converged(moved, live) is False
+    bigger = copy.deepcopy(desired)
+    bigger["members"].append({"host": "m9.example.net:27017", "tags": {"dc": "c"}})
+    assert converged(bigger, live) is False
+    # no plan can be made (another set's name, a live config missing): rs_config runs and says why
+    assert converged(dict(desired, _id="other"), live) is False
+    assert converged(desired, None) is False
