@@ -39,3 +39,14 @@ def test_unknown_members_are_refused(playbook, conf_member, tmp_path):
     assert result.returncode != 0
     assert "not members of rs0 in this inventory: db9; its members are member1" in result.stdout
     assert current_pid(emu) == emu.pid
+
+
+def test_a_set_that_cannot_be_read_stops_it_before_anything_is_stopped(playbook, conf_member, tmp_path):
+    emu = conf_member("member1", "rs0")  # started with --replSet, never initiated: no status to read
+    hosts = write_inventory(tmp_path / "hosts.yml", "rs0", {"member1": emu})
+    result = playbook("playbooks/rolling_resync.yml", hosts, "-e", "replset=rs0", "-e", "resync_members=all")
+    assert result.returncode != 0
+    assert "rolling resync of rs0: the set's status could not be read, nothing was stopped: " in result.stdout
+    assert "is not initiated" in result.stdout
+    assert "Stop the member" not in result.stdout
+    assert current_pid(emu) == emu.pid
