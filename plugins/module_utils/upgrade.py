@@ -55,6 +55,27 @@ def series_of(version):
     return "%d.%d" % parsed[:2] if parsed else None
 
 
+def served_versions(madison_lines):
+    """The package versions in `apt-cache madison <package>` lines ("name | version | source"), in
+    its order (newest first), each once (a version two sources serve has two lines)."""
+    found = []
+    for line in madison_lines or []:
+        parts = str(line).split("|")
+        version = parts[1].strip() if len(parts) >= 3 else ""
+        if version and version not in found:
+            found.append(version)
+    return found
+
+
+def newest_of_series(versions, series):
+    """The newest of `versions` in the release series ("8.0"), or "" when none is."""
+    def key(version):
+        return tuple(part or 0 for part in version_tuple(version))
+
+    mine = [v for v in versions or [] if version_tuple(v) and series_of(v) == str(series)]
+    return max(mine, key=key) if mine else ""
+
+
 def needs_confirm(series):
     """Whether setFeatureCompatibilityVersion on a member of this series takes confirm: true."""
     parsed = version_tuple(series)

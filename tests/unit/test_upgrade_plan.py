@@ -303,3 +303,27 @@ def test_fcv_waits_for_and_names_a_member_neither_primary_nor_secondary():
     members[1]["state"] = "RECOVERING"
     members.append(member("d:27017", "8.0.4", "STARTUP2"))
     assert [(m["host"], m["state"]) for m in not_ready(members)] == [("b:27017", "RECOVERING"), ("d:27017", "STARTUP2")]
+
+
+MADISON = [
+    "mongodb-org-server |    8.0.10 | https://repo.mongodb.org/apt/debian bookworm/mongodb-org/8.0/main amd64 Packages",
+    "mongodb-org-server |     8.0.4 | https://repo.mongodb.org/apt/debian bookworm/mongodb-org/8.0/main amd64 Packages",
+    "mongodb-org-server |     8.0.4 | http://10.78.2.1:8080 ./ Packages",
+    "mongodb-org-server |    7.0.14 | https://repo.mongodb.org/apt/debian bookworm/mongodb-org/7.0/main amd64 Packages",
+    "N: Unable to locate package mongodb-org-server",
+]
+
+
+def test_served_versions_and_the_newest_of_a_series_from_apt_cache_madison():
+    """The roles and upgrade.yml read apt-cache madison through these filters (one parser)."""
+    from ansible_collections.quorum.mongodb.plugins.filter.apt_versions import FilterModule
+
+    filters = FilterModule().filters()
+    served = filters["apt_served_versions"](MADISON)
+    assert served == ["8.0.10", "8.0.4", "7.0.14"]  # each once, apt's order, the note left out
+    newest = filters["newest_of_series"]
+    assert newest(served, "8.0") == "8.0.10"  # numbers, not text: 10 > 4
+    assert newest(served, "7.0") == "7.0.14"
+    assert newest(served, "6.0") == ""
+    assert newest(["8.0.3-1~deb12", "8.0.12", "80.0.1"], "8.0") == "8.0.12"
+    assert filters["apt_served_versions"]([]) == [] and filters["apt_served_versions"](None) == []
