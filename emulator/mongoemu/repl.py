@@ -604,10 +604,19 @@ class ReplicationCoordinator:
             not isinstance(wtimeout, bool) and wtimeout > 0 else None
         deadline = None if timeout is None else time.monotonic() + timeout
         term = self.term
-        while not self._satisfied(w, target):
-            if self.state != STATE_PRIMARY or self.term != term:
+        while True:
+            # checkForStepDown in _startWaitingForReplication (replication_coordinator_impl.cpp),
+            # before the done test: leaving primary, or a newer term, fails the wait whatever the
+            # count - a member seen in a newer term is past the write's optime without holding it
+            if self.state != STATE_PRIMARY:
                 return {"code": 189, "codeName": "PrimarySteppedDown",
                         "errmsg": "Primary stepped down while waiting for replication"}
+            if self.term != term:
+                return {"code": 189, "codeName": "PrimarySteppedDown",
+                        "errmsg": f"Term changed from {term} to {self.term} while waiting for "
+                                  "replication, indicating that this node must have stepped down."}
+            if self._satisfied(w, target):
+                break
             left = 1.0 if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 return {"code": 64, "codeName": "WriteConcernFailed",

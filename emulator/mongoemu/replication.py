@@ -387,7 +387,8 @@ class Replicator:
                 doc = {"replSetUpdatePosition": 1, "optimes": [{
                     "durableOpTime": applied, "durableWallTime": wall, "appliedOpTime": applied,
                     "appliedWallTime": wall, "memberId": int(me["_id"]),
-                    "cfgver": int(coord.config["version"])}]}
+                    "cfgver": int(coord.config["version"])}],
+                    "$replData": {"term": Int64(coord.term)}}  # the upstream learns a newer term
                 try:
                     await coord.peers.get(target, "position").command(
                         "admin", doc, coord.topology.heartbeat_timeout)

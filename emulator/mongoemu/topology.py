@@ -725,7 +725,13 @@ class Topology:
     # -- positions (replSetUpdatePosition) --------------------------------------------------------
 
     def process_update_position(self, cmd: dict[str, Any]) -> None:
+        """CmdReplSetUpdatePosition::run (repl_set_commands.cpp) processes the sender's $replData
+        first: a newer term makes a primary step down before it counts any position, so a member
+        that has voted in a newer term never completes a w:"majority" wait of the older one."""
         coord = self.coord
+        meta = cmd.get("$replData")
+        if isinstance(meta, dict) and isinstance(meta.get("term"), int) and int(meta["term"]) > coord.term:
+            coord.update_term(int(meta["term"]), "replSetUpdatePosition")
         by_id = {int(m["_id"]): m["host"] for m in (coord.config or {}).get("members", [])}
         now = time.monotonic()
         for entry in cmd.get("optimes", []):

@@ -549,3 +549,54 @@ def test_keyfile_mismatch_keeps_member_out_of_initiate(rs_factory):
     primary = cluster.wait_ready(timeout=30)
     assert sorted(hello(primary.address)["hosts"]) == sorted(
         m.address for m in cluster.members[:2])
+
+
+def test_a_position_from_a_newer_term_fails_a_pending_majority_wait(rs_factory):
+    """A member that has voted in a newer term reports its position with that term ($replData).
+    mongod processes the metadata first (CmdReplSetUpdatePosition::run, repl_set_commands.cpp):
+    the primary steps down, and the w:"majority" write still waiting fails with
+    PrimarySteppedDown (checkForStepDown before the done test, _startWaitingForReplication in
+    replication_coordinator_impl.cpp). mongoemu counted the position first and acknowledged a
+    write that the newer term's primary did not hold (found by the force_reconfig chaos run)."""
+    import threading
+
+    cluster = rs_factory(3, "newterm")
+    primary = cluster.wait_ready(timeout=30)
+    secondaries = _secondaries(cluster, primary)
+    for member in secondaries:  # the write stays on the primary: its w:"majority" wait goes on
+        _fail_point(cluster, member, "stopReplProducer", "alwaysOn")
+    client = cluster.client(primary, retryWrites=False)
+    outcome: dict[str, Any] = {}
+
+    def write() -> None:
+        coll = client.multidb.get_collection("nt", write_concern=WriteConcern(w="majority", wtimeout=20000))
+        try:
+            coll.insert_one({"_id": 1})
+            outcome["acknowledged"] = True
+        except (WriteConcernError, NotPrimaryError, OperationFailure) as exc:
+            outcome["error"] = exc
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+
+    def applied_on_the_primary() -> dict[str, Any] | None:
+        if client.multidb.nt.find_one({"_id": 1}) is None:
+            return None
+        return client.admin.command("replSetGetStatus")
+
+    status = poll_until(applied_on_the_primary, 10, "the write applied on the primary")
+    mine = next(m for m in status["members"] if m.get("self"))
+    config = client.admin.command("replSetGetConfig")["config"]
+    other = next(m for m in config["members"] if m["host"] == secondaries[0].address)
+    # the secondary's report: the primary's own newest optime, sent from the next term
+    client.admin.command({"replSetUpdatePosition": 1, "optimes": [{
+        "appliedOpTime": mine["optime"], "durableOpTime": mine["optime"],
+        "appliedWallTime": mine["optimeDate"], "durableWallTime": mine["optimeDate"],
+        "memberId": other["_id"], "cfgver": config["version"]}],
+        "$replData": {"term": bson.Int64(status["term"] + 1)}})
+    writer.join(timeout=20)
+    assert "acknowledged" not in outcome, "a w:majority write was acknowledged by a primary of an older term"
+    assert getattr(outcome.get("error"), "code", None) == 189, outcome
+    assert not hello(primary.address)["isWritablePrimary"]
+    for member in secondaries:
+        _fail_point(cluster, member, "stopReplProducer", "off")
