@@ -115,9 +115,11 @@ def run_server(cfg: ServerConfig, ready: Callable[[], None] | None = None,
                                    f"{exc.strerror}", 1) from None
         server.bind()
     except StartupError as exc:
-        logger.log("F", "CONTROL", 20575, "initandlisten", "Error creating service context",
-                   {"error": str(exc)})
-        logger.info("CONTROL", 23138, "initandlisten", "Shutting down", exitCode=exc.exit_code)
+        if not exc.fatal:
+            logger.log("F", "CONTROL", 20575, "initandlisten", "Error creating service context",
+                       {"error": str(exc)})
+            logger.info("CONTROL", 23138, "initandlisten", "Shutting down",
+                        exitCode=exc.exit_code)
         if server.lock is not None:
             try:
                 if server.storage is not None:
@@ -180,12 +182,12 @@ def _fork_and_run(cfg: ServerConfig) -> int:
                 code = int(head)
             except ValueError:
                 code = 1
-        else:
-            try:
-                _pid, status = os.waitpid(pid, 0)
+        try:  # the child exits right after its report: gone (files closed) when the parent returns
+            _pid, status = os.waitpid(pid, 0)
+            if not message.startswith("ERR "):
                 code = os.waitstatus_to_exitcode(status) or 1
-            except ChildProcessError:
-                pass
+        except ChildProcessError:
+            pass
         print(f"ERROR: child process failed, exited with error number {code}")
         print(reason)
         print("To see additional information in this output, start without the \"--fork\" "

@@ -7,6 +7,7 @@ import datetime as _dt
 import errno
 import os
 import socket
+import sqlite3
 import ssl
 import time
 import types
@@ -27,12 +28,20 @@ from mongoemu.sessions import SessionStore
 from mongoemu.storage import DbPathError, DbPathLock, Storage
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC from the filesystem, or SQLITE_FULL from sqlite3."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    return isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)
+
+
 class StartupError(Exception):
     """The server cannot start; mongod logs the reason and exits with ``exit_code``."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = 1, fatal: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.fatal = fatal  # an fassert: its lines are logged, mongod exits at once (quickExit)
 
 
 @dataclass
@@ -133,12 +142,16 @@ class Server:
         self.lock = DbPathLock(cfg.dbpath)
         try:
             self.lock.acquire()
+            self.storage = Storage(cfg.dbpath)
         except DbPathError as exc:
             self.logger.error("STORAGE", 20557, "initandlisten",
                               "DBException in initAndListen, terminating",
                               error=f"DBPathInUse: {exc}")
             raise StartupError(f"DBPathInUse: {exc}", exc.exit_code) from None
-        self.storage = Storage(cfg.dbpath)
+        except (OSError, sqlite3.Error) as exc:
+            if not _disk_full(exc):
+                raise
+            self._full_at_startup(str(exc))
         self.storage.conn.on_disk_full = self.disk_full
         self.logger.info("STORAGE", 22315, "initandlisten", "Opening storage engine",
                          engine="sqlite3 (mongoemu)", dbPath=cfg.dbpath)
@@ -146,6 +159,27 @@ class Server:
         self.repl = ReplicationCoordinator(self)
         self.repl.load()
         self._initialize_catalog()
+
+    def _full_at_startup(self, error: str) -> None:
+        """No room left in the dbPath when the storage engine opens: wiredtiger_open fails with
+        ENOSPC - before mongod writes its pid into mongod.lock (storage_engine_init.cpp,
+        initializeStorageEngine) - and WiredTigerKVEngine::_openWiredTiger ends with
+        LOGV2_FATAL_NOTRACE(28595), fassertFailedNoTraceWithLocation's quickExit(EXIT_ABRUPT):
+        exit code 14 (src/mongo/util/assert_util.cpp)."""
+        self.logger.error("WT", 22435, "initandlisten", "WiredTiger error message",
+                          error=errno.ENOSPC,
+                          message=f"{self.config.dbpath}: {error}: No space left on device")
+        self.logger.log("W", "STORAGE", 22347, "initandlisten", "Failed to start up WiredTiger "
+                        "under any compatibility version. This may be due to an unsupported "
+                        "upgrade or downgrade.")
+        self.logger.log("F", "STORAGE", 28595, "initandlisten", "Terminating.",
+                        {"reason": "28: No space left on device"})
+        self.logger.log("F", "ASSERT", 23091, "initandlisten", "Fatal assertion",
+                        {"msgid": 28595,
+                         "file": "src/mongo/db/storage/wiredtiger/wiredtiger_kv_engine.cpp"})
+        self.logger.log("F", "ASSERT", 23092, "initandlisten",
+                        "\n\n***aborting after fassert() failure\n\n")
+        raise StartupError("28: No space left on device", 14, fatal=True)
 
     def disk_full(self, error: str) -> None:
         """A write found the dbPath's filesystem full. mongod does not survive it: WiredTiger

@@ -45,3 +45,28 @@ def test_a_write_that_finds_the_dbpath_full_aborts_the_member_as_mongod_does(sma
     assert any("No space left on device" in line for line in lines), lines[-5:]
     emu.pid = None  # gone by itself; nothing to stop
     os.unlink(small_dbpath / "filler")
+
+
+def test_a_dbpath_full_before_the_start_ends_it_as_mongod_ends_it(small_dbpath, tmp_path):
+    """wiredtiger_open finds no room: mongod logs the WiredTiger error, fassert 28595 and exits 14
+    (quickExit(EXIT_ABRUPT), src/mongo/util/assert_util.cpp, fassertFailedNoTraceWithLocation);
+    mongoemu stopped with a Python OSError and exit code 1."""
+    import subprocess
+    import sys
+
+    from emuharness import pick_address
+
+    fill_filesystem(small_dbpath)
+    host, port = pick_address()
+    log = tmp_path / "mongod.log"
+    started = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "mongoemu"), "--dbpath", str(small_dbpath),
+         "--bind_ip", host, "--port", str(port), "--logpath", str(log), "--fork"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 14, started
+    assert "ERROR: child process failed, exited with error number 14" in started.stdout, started.stdout
+    lines = log.read_text().splitlines()
+    assert any('"id":28595' in line and "28: No space left on device" in line for line in lines), lines[-6:]
+    assert any('"id":23091' in line and '"msgid":28595' in line for line in lines), lines[-6:]
+    assert not any('"id":20575' in line for line in lines), lines[-6:]  # quickExit: no orderly shutdown
+    os.unlink(small_dbpath / "filler")
