@@ -102,9 +102,10 @@ lab-stop: venv
 	@$(LAB) stop
 
 # The test files run on two pytest-xdist workers, a file per worker at a time: most tests wait on
-# elections and timeouts, so two keep the 2 cores busy (tests/conftest.py starts the longest first).
+# elections and timeouts, so two keep the 2 cores busy. Files go in tests/conftest.py's order, the
+# longest first (xdist would otherwise sort them by their number of tests).
 test: venv
-	$(BIN)/pytest -q --durations=15 -n 2 --dist loadfile tests
+	$(BIN)/pytest -q --durations=15 -n 2 --dist loadfile --no-loadscope-reorder tests
 	$(MAKE) --no-print-directory lint sanity
 	$(BIN)/python tests/compat/core_range.py --quick
 

@@ -254,8 +254,11 @@ class Dispatcher:
             return HandleResult(MongoError(1, f"{type(exc).__name__}: {exc}").to_reply())
         if not isinstance(result, HandleResult):
             result = HandleResult(result)
+        # a write to the local database leaves the client's last optime as it was (LastOpFixer,
+        # src/mongo/db/ops/write_ops_exec.cpp: _needToFixLastOp is false for local): nothing to
+        # wait for, on a secondary too
         if spec.write and server.repl.config is not None and result.reply and \
-                result.reply.get("ok"):
+                result.reply.get("ok") and db != "local":
             wce = await server.repl.await_write_concern(body.get("writeConcern"))
             if wce is not None:
                 result.reply["writeConcernError"] = wce

@@ -326,4 +326,5 @@ def test_served_versions_and_the_newest_of_a_series_from_apt_cache_madison():
     assert newest(served, "7.0") == "7.0.14"
     assert newest(served, "6.0") == ""
     assert newest(["8.0.3-1~deb12", "8.0.12", "80.0.1"], "8.0") == "8.0.12"
+    assert newest(["8.0.0", "8.0.0~rc18"], "8.0") == "8.0.0"  # equal numbers: the list's (apt's) order
     assert filters["apt_served_versions"]([]) == [] and filters["apt_served_versions"](None) == []
