@@ -25,14 +25,7 @@ from mongoemu.errors import ProtocolError
 from mongoemu.log import Logger
 from mongoemu.repl import ReplicationCoordinator
 from mongoemu.sessions import SessionStore
-from mongoemu.storage import DbPathError, DbPathLock, Storage
-
-
-def _disk_full(exc: BaseException) -> bool:
-    """ENOSPC from the filesystem, or SQLITE_FULL from sqlite3."""
-    if isinstance(exc, OSError):
-        return exc.errno == errno.ENOSPC
-    return isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)
+from mongoemu.storage import DbPathError, DbPathLock, Storage, is_disk_full
 
 
 class StartupError(Exception):
@@ -149,7 +142,7 @@ class Server:
                               error=f"DBPathInUse: {exc}")
             raise StartupError(f"DBPathInUse: {exc}", exc.exit_code) from None
         except (OSError, sqlite3.Error) as exc:
-            if not _disk_full(exc):
+            if not is_disk_full(exc):
                 raise
             self._full_at_startup(str(exc))
         self.storage.conn.on_disk_full = self.disk_full

@@ -36,6 +36,13 @@ class DbPathError(Exception):
         self.exit_code = exit_code
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """The dbPath's filesystem has no room left: SQLITE_FULL from sqlite3, or ENOSPC."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
 class _Connection(sqlite3.Connection):
     """A sqlite3 connection that hands a full disk to ``on_disk_full`` (set by the server)
     before the error propagates: mongod does not answer a write that cannot reach its files
@@ -47,8 +54,7 @@ class _Connection(sqlite3.Connection):
         try:
             return super().execute(*args)
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL \
-                    and self.on_disk_full is not None:
+            if is_disk_full(exc) and self.on_disk_full is not None:
                 self.on_disk_full(str(exc))
             raise
 

@@ -12,13 +12,9 @@ __metaclass__ = type
 from ansible_collections.quorum.mongodb.plugins.module_utils.upgrade import newest_of_series, served_versions
 
 
-def apt_served_versions(madison_lines):
-    return served_versions(madison_lines)
-
-
 class FilterModule(object):
     def filters(self):
         return {
-            "apt_served_versions": apt_served_versions,
+            "apt_served_versions": served_versions,
             "newest_of_series": newest_of_series,
         }
